@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way: front ends (vgpuctl) -> VGPUHost (adapters) -> VGPUCore (pure).
+let package = Package(
+    name: "vgpuctl",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vgpuctl", targets: ["vgpuctl"]),
+        .executable(name: "vgpu-fixture", targets: ["vgpu-fixture"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries, linked directly through pkg-config.
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        .systemLibrary(name: "CUUID", pkgConfig: "uuid", providers: [.apt(["uuid-dev"])]),
+
+        // Pure: models, validation, placement, plans, XML generation. No file, process or library I/O.
+        .target(name: "VGPUCore"),
+        // Adapters: sysfs, libvirt, udev, libuuid, definitions, journal, lock. The OS is touched in OS/.
+        .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CUdev", "CUUID"]),
+        // Builds sysfs trees that mirror real hosts, for tests and the benchmark generator.
+        .target(name: "VGPUFixtures", dependencies: ["VGPUCore"]),
+
+        .executableTarget(name: "vgpuctl", dependencies: [
+            "VGPUCore", "VGPUHost",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "vgpu-fixture", dependencies: [
+            "VGPUFixtures",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "VGPUCoreTests", dependencies: ["VGPUCore"]),
+        .testTarget(name: "VGPUHostTests", dependencies: ["VGPUCore", "VGPUHost", "VGPUFixtures"]),
+    ]
+)

@@ -1,0 +1,1 @@
+#include <libvirt/libvirt.h>

@@ -1,0 +1,102 @@
+/// How the kernel exposes a parent's vGPUs. Users never need to choose; it only decides which files are written.
+public enum Layout: String, Codable, Sendable {
+    /// `/sys/class/mdev_bus/<parent>/mdev_supported_types/<type>/create` (mtty, i915 GVT-g, NVIDIA before vGPU 17).
+    case mdev
+    /// NVIDIA vendor-specific VFIO: an SR-IOV VF hosts one vGPU, chosen by writing `nvidia/current_vgpu_type`.
+    case nvidiaVFIO = "nvidia-vfio"
+}
+
+/// One vGPU type offered by a parent.
+public struct VGPUType: Codable, Equatable, Sendable {
+    /// The id users pass to `--type`: the mdev type directory name, or `nvidia-<id>` for vendor-specific VFIO.
+    public var id: String
+    public var name: String?
+    public var description: String?
+    /// `vfio-pci`, `vfio-ccw`, ...; vendor-specific VFIO VFs are always `vfio-pci`.
+    public var deviceAPI: String?
+    public var availableInstances: Int
+
+    public init(id: String, name: String? = nil, description: String? = nil, deviceAPI: String? = nil, availableInstances: Int) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.deviceAPI = deviceAPI
+        self.availableInstances = availableInstances
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id = "type", name, description, deviceAPI = "device_api", availableInstances = "available_instances"
+    }
+}
+
+/// A device that can host vGPUs: an mdev parent, or a vendor-specific VFIO VF.
+public struct Parent: Codable, Equatable, Sendable {
+    /// Directory name in `/sys/class/mdev_bus`, or the VF's PCI address.
+    public var name: String
+    public var layout: Layout
+    /// The physical GPU this parent belongs to (the unit of placement): an SR-IOV VF's PF, else the parent itself.
+    public var gpu: String
+    /// PCI vendor id as sysfs prints it (`0x10de`); nil for virtual parents such as the mtty sample.
+    public var vendor: String?
+    /// NUMA node of the physical GPU; nil where sysfs says -1 or has no such file.
+    public var numaNode: Int?
+    public var types: [VGPUType]
+
+    public init(name: String, layout: Layout, gpu: String, vendor: String? = nil, numaNode: Int? = nil, types: [VGPUType]) {
+        self.name = name
+        self.layout = layout
+        self.gpu = gpu
+        self.vendor = vendor
+        self.numaNode = numaNode
+        self.types = types
+    }
+
+    enum CodingKeys: String, CodingKey { case name = "parent", layout, gpu, vendor, numaNode = "numa_node", types }
+
+    public func type(_ id: String) -> VGPUType? { types.first { $0.id == id } }
+}
+
+/// A vGPU that exists now (created in sysfs).
+public struct VGPU: Codable, Equatable, Sendable {
+    public var uuid: DeviceUUID
+    public var parent: String
+    public var type: String
+    public var layout: Layout
+    public var iommuGroup: Int?
+    /// For vendor-specific VFIO: the VF's PCI address (what libvirt attaches). Nil for mdevs.
+    public var pciAddress: String?
+    /// The libvirt domain whose definition references this vGPU, filled in by the libvirt adapter.
+    public var domain: String?
+
+    public init(uuid: DeviceUUID, parent: String, type: String, layout: Layout, iommuGroup: Int? = nil,
+                pciAddress: String? = nil, domain: String? = nil) {
+        self.uuid = uuid
+        self.parent = parent
+        self.type = type
+        self.layout = layout
+        self.iommuGroup = iommuGroup
+        self.pciAddress = pciAddress
+        self.domain = domain
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case uuid, parent, type, layout, iommuGroup = "iommu_group", pciAddress = "pci_address", domain
+    }
+}
+
+/// An immutable snapshot of the host's vGPU state: what every planner works from.
+public struct Inventory: Equatable, Sendable {
+    public var parents: [Parent]
+    public var vgpus: [VGPU]
+
+    public init(parents: [Parent], vgpus: [VGPU]) {
+        self.parents = parents.sorted { $0.name < $1.name }
+        self.vgpus = vgpus.sorted { ($0.parent, $0.uuid) < ($1.parent, $1.uuid) }
+    }
+
+    public func parent(_ name: String) -> Parent? { parents.first { $0.name == name } }
+    public func vgpu(_ uuid: DeviceUUID) -> VGPU? { vgpus.first { $0.uuid == uuid } }
+
+    /// Every type id offered anywhere, sorted: used to suggest alternatives in error messages.
+    public var typeIDs: [String] { Array(Set(parents.flatMap { $0.types.map(\.id) })).sorted() }
+}

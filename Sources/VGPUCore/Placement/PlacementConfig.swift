@@ -1,0 +1,56 @@
+/// How vGPUs are placed on physical GPUs: `pack` fills the GPU that already hosts the most of the type before
+/// opening another (depth-first); `spread` puts one on each GPU in turn, least loaded first (breadth-first).
+public enum PlacementPolicy: String, Codable, Sendable, CaseIterable {
+    case pack, spread
+}
+
+/// A pool of physical GPUs with one placement policy.
+public struct GPUGroup: Equatable, Sendable {
+    public var name: String
+    public var policy: PlacementPolicy
+    /// Physical GPU ids (PF PCI address, or the parent name for GPUs that are not SR-IOV); empty means
+    /// "every GPU no other group names".
+    public var gpus: [String]
+
+    public init(name: String, policy: PlacementPolicy, gpus: [String]) {
+        self.name = name
+        self.policy = policy
+        self.gpus = gpus
+    }
+}
+
+/// Per-GPU rules.
+public struct GPURules: Equatable, Sendable {
+    /// Types this GPU may host (a reservation); nil allows every type.
+    public var enabledTypes: Set<String>?
+    /// Whether the GPU may host different types at once; nil uses the vendor default (NVIDIA: no).
+    public var heterogeneous: Bool?
+
+    public init(enabledTypes: Set<String>? = nil, heterogeneous: Bool? = nil) {
+        self.enabledTypes = enabledTypes
+        self.heterogeneous = heterogeneous
+    }
+}
+
+/// The host's placement configuration. With no config file every GPU is in the group `default`, policy `pack`:
+/// packing keeps whole GPUs free for other types, which matters because NVIDIA GPUs host one type at a time.
+public struct PlacementConfig: Equatable, Sendable {
+    public static let defaultGroupName = "default"
+    public static let defaultPolicy = PlacementPolicy.pack
+
+    public var groups: [GPUGroup]
+    public var rules: [String: GPURules]
+
+    public init(groups: [GPUGroup] = [], rules: [String: GPURules] = [:]) {
+        self.groups = groups.isEmpty ? [GPUGroup(name: Self.defaultGroupName, policy: Self.defaultPolicy, gpus: [])] : groups
+        self.rules = rules
+    }
+
+    /// The group a GPU belongs to: the first that names it, else the first catch-all group.
+    public func group(of gpu: String) -> GPUGroup? {
+        groups.first { $0.gpus.contains(gpu) } ?? groups.first { $0.gpus.isEmpty }
+    }
+}
+
+/// NVIDIA's PCI vendor id: its time-sliced vGPUs require every vGPU on a GPU to be of one type.
+public let nvidiaVendorID = "0x10de"

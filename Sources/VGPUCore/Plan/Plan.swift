@@ -1,0 +1,75 @@
+/// Whether a hostdev change applies to the domain's persistent definition, the running domain, or both.
+public struct AttachScope: OptionSet, Codable, Equatable, Hashable, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let config = AttachScope(rawValue: 1)
+    public static let live = AttachScope(rawValue: 2)
+    public static let both: AttachScope = [.config, .live]
+}
+
+/// One change to the host. Every step knows its inverse, so a failed plan can be undone in reverse order,
+/// and every step is safe to run again (recovery may repeat the step a crash interrupted).
+public enum Step: Codable, Equatable, Sendable {
+    case createMdev(uuid: DeviceUUID, parent: String, type: String)
+    case removeMdev(uuid: DeviceUUID, parent: String, type: String)
+    /// Vendor-specific VFIO: give a free VF a vGPU type (`nvidia/current_vgpu_type`), recorded under `uuid`.
+    case assignVF(vf: String, type: String, uuid: DeviceUUID)
+    case releaseVF(vf: String, type: String, uuid: DeviceUUID)
+    case attachHostdev(domain: String, uuid: DeviceUUID, xml: String, scope: AttachScope)
+    case detachHostdev(domain: String, uuid: DeviceUUID, xml: String, scope: AttachScope)
+    case writeDefinition(Definition)
+    case deleteDefinition(Definition)
+
+    public var inverse: Step {
+        switch self {
+        case let .createMdev(uuid, parent, type): return .removeMdev(uuid: uuid, parent: parent, type: type)
+        case let .removeMdev(uuid, parent, type): return .createMdev(uuid: uuid, parent: parent, type: type)
+        case let .assignVF(vf, type, uuid): return .releaseVF(vf: vf, type: type, uuid: uuid)
+        case let .releaseVF(vf, type, uuid): return .assignVF(vf: vf, type: type, uuid: uuid)
+        case let .attachHostdev(domain, uuid, xml, scope): return .detachHostdev(domain: domain, uuid: uuid, xml: xml, scope: scope)
+        case let .detachHostdev(domain, uuid, xml, scope): return .attachHostdev(domain: domain, uuid: uuid, xml: xml, scope: scope)
+        case let .writeDefinition(definition): return .deleteDefinition(definition)
+        case let .deleteDefinition(definition): return .writeDefinition(definition)
+        }
+    }
+
+    /// One line for humans: `vgpuctl plan`, `--dry-run` and error messages.
+    public var summary: String {
+        switch self {
+        case let .createMdev(uuid, parent, type): return "create \(type) vGPU \(uuid) on \(parent)"
+        case let .removeMdev(uuid, parent, _): return "remove vGPU \(uuid) from \(parent)"
+        case let .assignVF(vf, type, uuid): return "assign \(type) to VF \(vf) as vGPU \(uuid)"
+        case let .releaseVF(vf, _, uuid): return "release VF \(vf) (vGPU \(uuid))"
+        case let .attachHostdev(domain, uuid, _, scope): return "attach vGPU \(uuid) to domain \(domain) (\(scope.label))"
+        case let .detachHostdev(domain, uuid, _, scope): return "detach vGPU \(uuid) from domain \(domain) (\(scope.label))"
+        case let .writeDefinition(d): return "define vGPU \(d.uuid) (\(d.type) on \(d.parent), start \(d.start.rawValue))"
+        case let .deleteDefinition(d): return "undefine vGPU \(d.uuid)"
+        }
+    }
+}
+
+extension AttachScope {
+    public var label: String {
+        switch self {
+        case .both: return "config+live"
+        case .live: return "live"
+        default: return "config"
+        }
+    }
+}
+
+/// An ordered list of steps run as one transaction by the executor.
+public struct Plan: Codable, Equatable, Sendable {
+    /// What to do with a plan a crash interrupted: undo what was done (create), or finish it (destroy).
+    public enum Recovery: String, Codable, Sendable { case rollBack = "roll-back", rollForward = "roll-forward" }
+
+    public var operation: String
+    public var steps: [Step]
+    public var recovery: Recovery
+
+    public init(operation: String, steps: [Step], recovery: Recovery = .rollBack) {
+        self.operation = operation
+        self.steps = steps
+        self.recovery = recovery
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// Ready-made hosts, each mirroring a real machine's sysfs.
+public enum FixtureHosts {
+    /// The kernel's sample drivers as Linux 6.12 registers them: mtty (24 ports), mdpy (4 devices), mbochs (256 MB).
+    public static func samples(at sysfs: String) throws -> SysfsTree {
+        let tree = try SysfsTree(sysfs: sysfs)
+        try tree.addMdevParent(tree.addVirtualDevice("mtty", className: "mtty"), types: [
+            MdevTypeSpec("mtty-1", name: "Single port serial", available: 24),
+            MdevTypeSpec("mtty-2", name: "Dual port serial", available: 12),
+        ])
+        try tree.addMdevParent(tree.addVirtualDevice("mdpy", className: "mdpy"), types: [
+            MdevTypeSpec("mdpy-vga", name: "mdpy-vga", description: "virtual display, 640x480 framebuffer", available: 4),
+            MdevTypeSpec("mdpy-xga", name: "mdpy-xga", description: "virtual display, 1024x768 framebuffer", available: 4),
+            MdevTypeSpec("mdpy-hd", name: "mdpy-hd", description: "virtual display, 1920x1080 framebuffer", available: 4),
+        ])
+        try tree.addMdevParent(tree.addVirtualDevice("mbochs", className: "mbochs"), types: [
+            MdevTypeSpec("mbochs-small", name: "mbochs-small", description: "virtual display, 4 MB video memory", available: 64),
+            MdevTypeSpec("mbochs-medium", name: "mbochs-medium", description: "virtual display, 16 MB video memory", available: 16),
+            MdevTypeSpec("mbochs-large", name: "mbochs-large", description: "virtual display, 64 MB video memory", available: 4),
+        ])
+        return tree
+    }
+
+    /// NVIDIA T4-class GPUs in the classic mdev layout (one parent per GPU, no SR-IOV), vGPU types `nvidia-222`….
+    public static let t4Types: [(Int, String, Int)] = [
+        (222, "GRID T4-1B", 16), (223, "GRID T4-2B", 8), (224, "GRID T4-2B4", 8), (225, "GRID T4-1A", 16),
+        (226, "GRID T4-2A", 8), (227, "GRID T4-4A", 4), (228, "GRID T4-8A", 2), (229, "GRID T4-16A", 1),
+        (230, "GRID T4-1Q", 16), (231, "GRID T4-2Q", 8), (232, "GRID T4-4Q", 4), (233, "GRID T4-8Q", 2),
+        (234, "GRID T4-16Q", 1),
+    ]
+
+    public static func nvidiaMdev(at sysfs: String, gpus: [(address: String, numaNode: Int)] = [("0000:3b:00.0", 0), ("0000:86:00.0", 1)]) throws -> SysfsTree {
+        let tree = try SysfsTree(sysfs: sysfs)
+        for gpu in gpus {
+            let directory = try tree.addPCIDevice(gpu.address, device: "0x1eb8", numaNode: gpu.numaNode)
+            try tree.addMdevParent(directory, types: t4Types.map { id, name, max in
+                let framebuffer = 16384 / max
+                return MdevTypeSpec("nvidia-\(id)", name: name,
+                                    description: "num_heads=4, frl_config=60, framebuffer=\(framebuffer)M, max_resolution=5120x2880, max_instance=\(max)",
+                                    available: max)
+            })
+        }
+        return tree
+    }
+
+    /// H200 vGPU types as the vendor-specific VFIO layout lists them in `creatable_vgpu_types`.
+    public static let h200Types: [(Int, String)] = [
+        (1414, "NVIDIA H200X-1-18C"), (1415, "NVIDIA H200X-1-35C"), (1416, "NVIDIA H200X-2-35C"),
+        (1417, "NVIDIA H200X-3-71C"), (1418, "NVIDIA H200X-4-71C"), (1419, "NVIDIA H200X-7-141C"),
+        (1420, "NVIDIA H200X-4C"), (1421, "NVIDIA H200X-7C"), (1422, "NVIDIA H200X-8C"), (1423, "NVIDIA H200X-10C"),
+        (1424, "NVIDIA H200X-14C"), (1425, "NVIDIA H200X-17C"), (1426, "NVIDIA H200X-35C"), (1427, "NVIDIA H200X-47C"),
+        (1428, "NVIDIA H200X-70C"), (1429, "NVIDIA H200X-141C"),
+    ]
+
+    /// NVIDIA vendor-specific VFIO (vGPU 17+): H200 PFs, each with SR-IOV VFs carrying `nvidia/`.
+    /// `assigned` maps a VF address to the type number it already runs.
+    public static func nvidiaVFIO(at sysfs: String, pfs: [(address: String, numaNode: Int)] = [("0000:17:00.0", 0), ("0000:65:00.0", 1)],
+                                  vfsPerPF: Int = 4, assigned: [String: Int] = [:]) throws -> SysfsTree {
+        let tree = try SysfsTree(sysfs: sysfs)
+        var group = 100
+        for pf in pfs {
+            try tree.addPCIDevice(pf.address, numaNode: pf.numaNode)
+            for index in 0..<vfsPerPF {
+                let vf = vfAddress(pf: pf.address, index: index)
+                let directory = try tree.addPCIDevice(vf, numaNode: pf.numaNode, physfn: pf.address)
+                let current = assigned[vf] ?? 0
+                // The driver offers only the type a GPU already runs (time-sliced vGPUs are homogeneous).
+                let runningOnPF = assigned.first { vfAddressPF($0.key) == pf.address }?.value
+                let creatable = current != 0 ? [] : h200Types.filter { runningOnPF == nil || $0.0 == runningOnPF }
+                try tree.addNVIDIAVFIO(directory, creatable: creatable, current: current, iommuGroup: group)
+                group += 1
+            }
+        }
+        return tree
+    }
+
+    /// The address of VF `index` of a PF: functions .4 onwards on the same bus (as H100/H200 number them).
+    public static func vfAddress(pf: String, index: Int) -> String {
+        let prefix = pf.split(separator: ":").prefix(2).joined(separator: ":")
+        let slot = (4 + index) / 8, function = (4 + index) % 8
+        return "\(prefix):\(String(format: "%02x", slot)).\(function)"
+    }
+
+    static func vfAddressPF(_ vf: String) -> String {
+        vf.split(separator: ":").prefix(2).joined(separator: ":") + ":00.0"
+    }
+}

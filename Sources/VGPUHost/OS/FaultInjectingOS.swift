@@ -1,0 +1,60 @@
+import Foundation
+
+/// Wraps another `SystemCalls`, records every call, and fails the Nth counted one with the given errno.
+/// Tests use it to drive every rollback path; `VGPUCTL_FAIL_AT=N` turns it on in the binary (VM tier).
+public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
+    public struct Call: Equatable, Sendable, CustomStringConvertible {
+        public let operation: OSOperation
+        public let path: String
+        public var description: String { "\(operation.rawValue) \(path)" }
+    }
+
+    private let base: SystemCalls
+    private let failAt: Int?
+    private let failWith: Int32
+    private let counts: (OSOperation) -> Bool
+    private let mutex = NSLock()
+    private var counted = 0
+    private var log: [Call] = []
+
+    /// - Parameters:
+    ///   - failAt: the 1-based index, among counted calls, of the one that fails (nil: never fail, only trace).
+    ///   - counting: which operations count; mutating ones by default.
+    public init(_ base: SystemCalls = LiveSystemCalls(), failAt: Int? = nil, errno: Int32 = EIO,
+                counting: @escaping @Sendable (OSOperation) -> Bool = { $0.mutates }) {
+        self.base = base
+        self.failAt = failAt
+        self.failWith = errno
+        self.counts = counting
+    }
+
+    /// Every call made so far, in order.
+    public var calls: [Call] { mutex.withLock { log } }
+    /// How many counted calls were made (run once with no failure to learn how many fault points a path has).
+    public var countedCalls: Int { mutex.withLock { counted } }
+
+    private func enter(_ operation: OSOperation, _ path: String) throws(OSError) {
+        let shouldFail: Bool = mutex.withLock {
+            log.append(Call(operation: operation, path: path))
+            guard counts(operation) else { return false }
+            counted += 1
+            return counted == failAt
+        }
+        if shouldFail { throw OSError(operation, path, errno: failWith) }
+    }
+
+    public func read(_ path: String) throws(OSError) -> String { try enter(.read, path); return try base.read(path) }
+    public func list(_ path: String) throws(OSError) -> [String] { try enter(.list, path); return try base.list(path) }
+    public func readLink(_ path: String) throws(OSError) -> String { try enter(.readLink, path); return try base.readLink(path) }
+    public func exists(_ path: String) -> Bool { (try? enter(.exists, path)) != nil && base.exists(path) }
+    public func write(_ path: String, _ contents: String) throws(OSError) { try enter(.write, path); try base.write(path, contents) }
+    public func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError) {
+        try enter(.createFile, path)
+        try base.createFile(path, contents, mode: mode)
+    }
+    public func mkdir(_ path: String) throws(OSError) { try enter(.mkdir, path); try base.mkdir(path) }
+    public func rename(_ from: String, _ to: String) throws(OSError) { try enter(.rename, to); try base.rename(from, to) }
+    public func unlink(_ path: String) throws(OSError) { try enter(.unlink, path); try base.unlink(path) }
+    public func fsync(_ path: String) throws(OSError) { try enter(.fsync, path); try base.fsync(path) }
+    public func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? { try enter(.lock, path); return try base.lock(path, wait: wait) }
+}

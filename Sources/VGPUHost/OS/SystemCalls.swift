@@ -1,0 +1,182 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failed system call: which one, on which path, and errno.
+public struct OSError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let operation: OSOperation
+    public let path: String
+    public let errno: Int32
+
+    public init(_ operation: OSOperation, _ path: String, errno: Int32) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+    }
+
+    public var reason: String { String(cString: strerror(errno)) }
+    public var description: String { "\(operation.rawValue) \(path): \(reason) (errno \(errno))" }
+}
+
+/// Every kind of call vgpuctl makes to the OS. Mutating ones are what fault injection counts by default.
+public enum OSOperation: String, Sendable, CaseIterable {
+    case read, list, readLink, exists, write, createFile, mkdir, rename, unlink, fsync, lock
+
+    public var mutates: Bool {
+        switch self {
+        case .write, .createFile, .mkdir, .rename, .unlink, .fsync: return true
+        case .read, .list, .readLink, .exists, .lock: return false
+        }
+    }
+}
+
+/// The one place vgpuctl touches the file system (sysfs, /etc, /run, /var/lib). Adapters take it as a value,
+/// so tests can trace every call and make the Nth one fail (see `FaultInjectingOS`).
+public protocol SystemCalls: Sendable {
+    /// Reads a whole (small) file. sysfs attributes are at most one page.
+    func read(_ path: String) throws(OSError) -> String
+    /// Directory entries, without "." and "..", unsorted.
+    func list(_ path: String) throws(OSError) -> [String]
+    func readLink(_ path: String) throws(OSError) -> String
+    /// lstat succeeds (a dangling link exists).
+    func exists(_ path: String) -> Bool
+    /// Writes to an existing file without creating or truncating it: sysfs attributes (`create`, `remove`).
+    func write(_ path: String, _ contents: String) throws(OSError)
+    /// Creates `path` exclusively (O_EXCL), writes `contents` and fsyncs it: the first half of an atomic replace.
+    func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError)
+    func mkdir(_ path: String) throws(OSError)
+    func rename(_ from: String, _ to: String) throws(OSError)
+    func unlink(_ path: String) throws(OSError)
+    /// fsync of a file or a directory (a directory fsync makes a rename durable).
+    func fsync(_ path: String) throws(OSError)
+    /// Opens (creating) `path` and takes an exclusive flock; returns the fd, or nil when `wait` is false and
+    /// another process holds it. Closing the fd (or dying) releases it.
+    func lock(_ path: String, wait: Bool) throws(OSError) -> Int32?
+}
+
+extension SystemCalls {
+    public func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Creates every missing directory on the way to `path`.
+    public func makeDirectories(_ path: String) throws(OSError) {
+        if isDirectory(path) { return }
+        let parent = Paths.dirname(path)
+        if parent != path { try makeDirectories(parent) }
+        do { try mkdir(path) } catch where error.errno == EEXIST {}
+    }
+}
+
+/// The real OS.
+public struct LiveSystemCalls: SystemCalls {
+    public init() {}
+
+    public func read(_ path: String) throws(OSError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OSError(.read, path, errno: errno) }
+        defer { close(fd) }
+        // One stack-sized buffer serves every sysfs attribute; larger files (definitions, journals) loop.
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 4096) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw OSError(.read, path, errno: errno)
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+            if count < 4096, bytes.count == count { break }  // a single short read: sysfs returns whole attributes
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public func list(_ path: String) throws(OSError) -> [String] {
+        guard let dir = opendir(path) else { throw OSError(.list, path, errno: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    public func readLink(_ path: String) throws(OSError) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, Int(PATH_MAX))
+        guard count >= 0 else { throw OSError(.readLink, path, errno: errno) }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    public func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    public func write(_ path: String, _ contents: String) throws(OSError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OSError(.write, path, errno: errno) }
+        defer { close(fd) }
+        try writeAll(fd, contents, path: path, operation: .write)
+    }
+
+    public func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw OSError(.createFile, path, errno: errno) }
+        defer { close(fd) }
+        try writeAll(fd, contents, path: path, operation: .createFile)
+        guard Glibc.fsync(fd) == 0 else { throw OSError(.fsync, path, errno: errno) }
+    }
+
+    public func mkdir(_ path: String) throws(OSError) {
+        guard Glibc.mkdir(path, 0o755) == 0 else { throw OSError(.mkdir, path, errno: errno) }
+    }
+
+    public func rename(_ from: String, _ to: String) throws(OSError) {
+        guard Glibc.rename(from, to) == 0 else { throw OSError(.rename, "\(from) -> \(to)", errno: errno) }
+    }
+
+    public func unlink(_ path: String) throws(OSError) {
+        guard Glibc.unlink(path) == 0 else { throw OSError(.unlink, path, errno: errno) }
+    }
+
+    public func fsync(_ path: String) throws(OSError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OSError(.fsync, path, errno: errno) }
+        defer { close(fd) }
+        guard Glibc.fsync(fd) == 0 else { throw OSError(.fsync, path, errno: errno) }
+    }
+
+    public func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw OSError(.lock, path, errno: errno) }
+        while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            close(fd)
+            if code == EWOULDBLOCK { return nil }
+            throw OSError(.lock, path, errno: code)
+        }
+        return fd
+    }
+
+    private func writeAll(_ fd: Int32, _ contents: String, path: String, operation: OSOperation) throws(OSError) {
+        let bytes = Array(contents.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw OSError(operation, path, errno: errno)
+            }
+            offset += count
+        }
+    }
+}

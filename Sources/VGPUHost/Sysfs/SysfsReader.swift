@@ -1,0 +1,157 @@
+import Dispatch
+import VGPUCore
+
+/// Reads both vGPU layouts from sysfs into an `Inventory`. Parents are read concurrently: a large host has
+/// thousands of small attribute files, and reading them in parallel is what beats a serial reader.
+public struct SysfsReader: Sendable {
+    public let paths: HostPaths
+    public let os: SystemCalls
+    /// Names vendor-specific VFIO vGPUs (a VF has no UUID of its own); see `VFRecords`.
+    public let vfRecords: VFRecords
+
+    public init(paths: HostPaths, os: SystemCalls = LiveSystemCalls()) {
+        self.paths = paths
+        self.os = os
+        self.vfRecords = VFRecords(paths: paths, os: os)
+    }
+
+    public func inventory() throws -> Inventory {
+        guard os.isDirectory(paths.sysfs) else {
+            throw VGPUError(.host, "sysfs root \(paths.sysfs) is not a directory",
+                            fix: "mount sysfs at /sys, or point --sysfs-root / VGPUCTL_SYSFS_ROOT at a sysfs tree")
+        }
+        let mdevParentNames = (try? os.list(paths.mdevBus)) ?? []
+        let vfNames = ((try? os.list(paths.pciDevices)) ?? []).filter {
+            os.exists(Paths.join(paths.pciDevices, "\($0)/nvidia/creatable_vgpu_types"))
+        }
+        let jobs = mdevParentNames.map { Job.mdevParent($0) } + vfNames.map { Job.vf($0) }
+        var results = [(parent: Parent, vgpu: VGPU?)?](repeating: nil, count: jobs.count)
+        results.withUnsafeMutableBufferPointer { buffer in
+            let slots = UnsafeSendableBuffer(buffer)
+            DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+                switch jobs[index] {
+                case .mdevParent(let name): slots[index] = readMdevParent(name).map { ($0, nil) }
+                case .vf(let address): slots[index] = readVF(address)
+                }
+            }
+        }
+        let parents = results.compactMap { $0?.parent }
+        let vfVGPUs = results.compactMap { $0?.vgpu }
+        return Inventory(parents: parents, vgpus: readMdevDevices() + vfVGPUs)
+    }
+
+    private enum Job { case mdevParent(String), vf(String) }
+
+    // MARK: mdev
+
+    private func readMdevParent(_ name: String) -> Parent? {
+        let directory = Paths.join(paths.mdevBus, name)
+        let typesDirectory = Paths.join(directory, "mdev_supported_types")
+        guard let typeIDs = try? os.list(typesDirectory) else { return nil }
+        let types = typeIDs.sorted().map { id -> VGPUType in
+            let typeDirectory = Paths.join(typesDirectory, id)
+            return VGPUType(id: id,
+                            name: attribute(typeDirectory, "name"),
+                            description: attribute(typeDirectory, "description"),
+                            deviceAPI: attribute(typeDirectory, "device_api"),
+                            availableInstances: attribute(typeDirectory, "available_instances").flatMap { Int($0) } ?? 0)
+        }
+        let pciInfo = pciIdentity(directory)
+        return Parent(name: name, layout: .mdev, gpu: pciInfo.gpu ?? name, vendor: pciInfo.vendor,
+                      numaNode: pciInfo.numaNode, types: types)
+    }
+
+    private func readMdevDevices() -> [VGPU] {
+        let names = ((try? os.list(paths.mdevDevices)) ?? []).filter(DeviceUUID.looksLikeUUID)
+        return names.compactMap { name in
+            let link = Paths.join(paths.mdevDevices, name)
+            guard let uuid = try? DeviceUUID(parsing: name),
+                  let target = try? os.readLink(link) else { return nil }
+            let deviceDirectory = Paths.resolve(target, from: paths.mdevDevices)
+            let parent = Paths.basename(Paths.dirname(deviceDirectory))
+            guard let typeLink = try? os.readLink(Paths.join(link, "mdev_type")) else { return nil }
+            let group = (try? os.readLink(Paths.join(link, "iommu_group"))).flatMap { Int(Paths.basename($0)) }
+            return VGPU(uuid: uuid, parent: parent, type: Paths.basename(typeLink), layout: .mdev, iommuGroup: group)
+        }
+    }
+
+    // MARK: NVIDIA vendor-specific VFIO
+
+    private func readVF(_ address: String) -> (Parent, VGPU?)? {
+        let directory = Paths.join(paths.pciDevices, address)
+        guard let listing = attribute(directory, "nvidia/creatable_vgpu_types") else { return nil }
+        let current = attribute(directory, "nvidia/current_vgpu_type").flatMap { Int($0) } ?? 0
+        let creatable = NVIDIAVGPUTypes.parse(listing)
+        let types = creatable.map { VGPUType(id: $0.id, name: $0.name, deviceAPI: "vfio-pci", availableInstances: current == 0 ? 1 : 0) }
+        let pciInfo = pciIdentity(directory)
+        let parent = Parent(name: address, layout: .nvidiaVFIO, gpu: pciInfo.gpu ?? address, vendor: pciInfo.vendor,
+                            numaNode: pciInfo.numaNode, types: types)
+        guard current != 0 else { return (parent, nil) }
+        let group = (try? os.readLink(Paths.join(directory, "iommu_group"))).flatMap { Int(Paths.basename($0)) }
+        let vgpu = VGPU(uuid: vfRecords.uuid(forVF: address), parent: address, type: NVIDIAVGPUTypes.typeID(current),
+                        layout: .nvidiaVFIO, iommuGroup: group, pciAddress: address)
+        return (parent, vgpu)
+    }
+
+    // MARK: attributes
+
+    /// A trimmed attribute, or nil when the file is missing or unreadable (optional attributes, racing removals).
+    func attribute(_ directory: String, _ name: String) -> String? {
+        guard let text = try? os.read(Paths.join(directory, name)) else { return nil }
+        return text.trimmingTrailingWhitespace
+    }
+
+    /// The physical GPU, vendor and NUMA node of a PCI parent; all nil for virtual parents (samples).
+    private func pciIdentity(_ directory: String) -> (gpu: String?, vendor: String?, numaNode: Int?) {
+        let physfn = try? os.readLink(Paths.join(directory, "physfn"))
+        let functionDirectory = physfn.map { _ in Paths.join(directory, "physfn") } ?? directory
+        let vendor = attribute(directory, "vendor")
+        let node = attribute(functionDirectory, "numa_node").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+        return (physfn.map(Paths.basename), vendor, node)
+    }
+}
+
+/// The `creatable_vgpu_types` format: an optional header `ID : vGPU Name`, then lines `1414 : NVIDIA H200X-1-18C`.
+public enum NVIDIAVGPUTypes {
+    public static func parse(_ text: String) -> [(id: String, name: String)] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: ":", maxSplits: 1)
+            guard fields.count == 2, let number = Int(fields[0].trimmingCharacters(in: " \t")) else { return nil }
+            return (typeID(number), fields[1].trimmingCharacters(in: " \t"))
+        }
+    }
+
+    /// vgpuctl's id for a numeric NVIDIA type, the same as the mdev layout's directory name (`nvidia-1414`).
+    public static func typeID(_ number: Int) -> String { "nvidia-\(number)" }
+
+    /// The number to write to `current_vgpu_type`, or nil if `id` is not an NVIDIA type id.
+    public static func number(_ id: String) -> Int? {
+        guard id.hasPrefix("nvidia-") else { return nil }
+        return Int(id.dropFirst("nvidia-".count))
+    }
+}
+
+/// Lets concurrent iterations write disjoint slots of one buffer.
+struct UnsafeSendableBuffer<Element>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Element>
+    init(_ buffer: UnsafeMutableBufferPointer<Element>) { self.buffer = buffer }
+    subscript(index: Int) -> Element {
+        get { buffer[index] }
+        nonmutating set { buffer[index] = newValue }
+    }
+}
+
+extension StringProtocol {
+    var trimmingTrailingWhitespace: String {
+        var end = endIndex
+        while end > startIndex, let last = self[index(before: end)].unicodeScalars.first, last.properties.isWhitespace {
+            end = index(before: end)
+        }
+        return String(self[startIndex..<end])
+    }
+
+    func trimmingCharacters(in set: String) -> String {
+        let drop = Set(set)
+        return String(self.drop(while: { drop.contains($0) }).reversed().drop(while: { drop.contains($0) }).reversed())
+    }
+}

@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VGPUCore
+
+/// Creates and removes vGPUs by writing sysfs attributes, mapping the kernel's errno to actionable errors.
+public struct SysfsWriter: Sendable {
+    public let paths: HostPaths
+    public let os: SystemCalls
+    let records: VFRecords
+
+    public init(paths: HostPaths, os: SystemCalls = LiveSystemCalls()) {
+        self.paths = paths
+        self.os = os
+        self.records = VFRecords(paths: paths, os: os)
+    }
+
+    func createPath(parent: String, type: String) -> String {
+        Paths.join(paths.mdevBus, "\(parent)/mdev_supported_types/\(type)/create")
+    }
+
+    public func devicePath(_ uuid: DeviceUUID) -> String { Paths.join(paths.mdevDevices, uuid.text) }
+
+    public func createMdev(_ uuid: DeviceUUID, parent: String, type: String) throws {
+        let path = createPath(parent: parent, type: type)
+        do {
+            try os.write(path, uuid.text)
+        } catch {
+            switch error.errno {
+            case EEXIST:
+                throw VGPUError(.invalidInput, "the kernel refused UUID \(uuid) on \(parent): a device with it exists (\(path))",
+                                fix: "choose another UUID, or omit --uuid")
+            case ENOSPC, EUSERS, EDQUOT:
+                throw VGPUError(.noCapacity, "the kernel has no free \(type) instance on \(parent) (\(path): \(error.reason))",
+                                fix: "remove an unused vGPU, or choose another parent or type")
+            default:
+                throw Self.hostError(error, doing: "create \(type) vGPU \(uuid) on \(parent)")
+            }
+        }
+    }
+
+    /// Removes an mdev. Removing one that is already gone succeeds: recovery may repeat this step.
+    public func removeMdev(_ uuid: DeviceUUID) throws {
+        let path = Paths.join(devicePath(uuid), "remove")
+        guard os.exists(devicePath(uuid)) else { return }
+        do { try os.write(path, "1") } catch where error.errno == ENOENT || error.errno == ENODEV {
+        } catch {
+            throw Self.hostError(error, doing: "remove vGPU \(uuid)")
+        }
+    }
+
+    public func assignVF(_ address: String, type: String, uuid: DeviceUUID) throws {
+        guard let number = NVIDIAVGPUTypes.number(type) else {
+            throw VGPUError(.invalidInput, "type \(type) is not an NVIDIA vGPU type", fix: "use a type listed for VF \(address)")
+        }
+        let path = Paths.join(paths.pciDevices, "\(address)/nvidia/current_vgpu_type")
+        do {
+            try records.record(uuid, forVF: address)
+            try os.write(path, String(number))
+        } catch {
+            try? records.forget(vf: address)
+            throw Self.hostError(error, doing: "assign \(type) to VF \(address)")
+        }
+    }
+
+    public func releaseVF(_ address: String, uuid: DeviceUUID) throws {
+        let path = Paths.join(paths.pciDevices, "\(address)/nvidia/current_vgpu_type")
+        do {
+            try os.write(path, "0")
+            try records.forget(vf: address)
+        } catch {
+            throw Self.hostError(error, doing: "release VF \(address)")
+        }
+    }
+
+    static func hostError(_ error: OSError, doing what: String) -> VGPUError {
+        let fix: String
+        switch error.errno {
+        case EACCES, EPERM, EROFS: fix = "run as root on a host with sysfs mounted read-write"
+        case ENOENT: fix = "the device disappeared or the vendor driver is not loaded; check 'vgpuctl types'"
+        case EBUSY: fix = "the device is in use; stop the domain that uses it"
+        default: fix = "check the kernel log (dmesg) for the vendor driver's reason"
+        }
+        return VGPUError(.host, "could not \(what): \(error)", fix: fix)
+    }
+}

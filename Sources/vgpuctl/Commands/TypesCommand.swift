@@ -1,0 +1,36 @@
+import ArgumentParser
+import VGPUCore
+
+struct TypesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "types",
+        abstract: "List the vGPU types each parent offers, with free instances.",
+        discussion: "Parents are mdev parents and vendor-specific VFIO VFs; GPU is the physical GPU (an SR-IOV VF's PF)."
+    )
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: "Only this parent.") var parent: String?
+
+    func validate() throws {
+        if let parent { _ = try Validation.parentName(parent) }
+    }
+
+    func run() throws {
+        var parents = try host.inventory().parents
+        if let parent {
+            parents = parents.filter { $0.name == parent }
+            if parents.isEmpty {
+                throw VGPUError(.notFound, "unknown parent '\(parent)'", fix: "run 'vgpuctl types' to see every parent")
+            }
+        }
+        if output.json { return try JSONOutput.print(parents) }
+        var table = Table("PARENT", "GPU", "TYPE", "AVAILABLE", "API", "NAME")
+        for parent in parents {
+            for type in parent.types {
+                table.add(parent.name, parent.gpu, type.id, String(type.availableInstances), type.deviceAPI ?? "-", type.name ?? "-")
+            }
+        }
+        print(table.render())
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import VGPUCore
+
+struct VGPUCtl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vgpuctl",
+        abstract: "Manage mediated-device vGPUs (NVIDIA vGPU, Intel GVT-g, any mdev driver) on KVM/libvirt hosts.",
+        discussion: """
+            vgpuctl reads both vGPU layouts a host can have: mdev parents under /sys/class/mdev_bus and NVIDIA's \
+            vendor-specific VFIO VFs (/sys/bus/pci/devices/<VF>/nvidia). Both look the same here: a type id \
+            (e.g. nvidia-222, mdpy-vga) on a parent.
+
+            EXAMPLES:
+              vgpuctl types                         every type, its parent and free instances
+              vgpuctl create --type mdpy-vga        create one where there is room; prints its UUID
+              vgpuctl list --json                   the vGPUs that exist, as JSON
+              vgpuctl remove 0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50
+
+            ENVIRONMENT:
+              VGPUCTL_SYSFS_ROOT  the directory that stands for /sys (as --sysfs-root)
+              VGPUCTL_ROOT        the directory that stands for / (as --root)
+
+            \(VGPUError.exitCodeHelp)
+            """,
+        subcommands: [TypesCommand.self, ListCommand.self, CreateCommand.self, RemoveCommand.self]
+    )
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import VGPUCore
+
+/// The entry point: ArgumentParser parses and validates; our own errors exit with their documented codes.
+func runMain() -> Never {
+    do {
+        var command = try VGPUCtl.parseAsRoot()
+        try command.run()
+        exit(0)
+    } catch let error as VGPUError {
+        FileHandle.standardError.write(Data("vgpuctl: \(error)\n".utf8))
+        exit(error.exitCode)
+    } catch {
+        let code = VGPUCtl.exitCode(for: error)
+        // Usage and validation errors are "invalid input" (2), like every other refusal of bad input.
+        if code == .validationFailure || (code != .success && VGPUCtl.fullMessage(for: error).contains("Error:")) {
+            let message = VGPUCtl.fullMessage(for: error)
+            let text = message.hasPrefix("Error: ") ? "vgpuctl: " + message.dropFirst("Error: ".count) : message
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+            exit(VGPUError.exitCodes[.invalidInput]!)
+        }
+        VGPUCtl.exit(withError: error)
+    }
+}
+
+runMain()
