@@ -23,7 +23,7 @@ let package = Package(
         // Adapters: sysfs, libvirt, udev, libuuid, definitions, journal, lock. The OS is touched in OS/.
         .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CUdev", "CUUID"]),
         // Builds sysfs trees that mirror real hosts, for tests and the benchmark generator.
-        .target(name: "VGPUFixtures", dependencies: ["VGPUCore"]),
+        .target(name: "VGPUFixtures", dependencies: ["VGPUCore", "VGPUHost"]),
 
         .executableTarget(name: "vgpuctl", dependencies: [
             "VGPUCore", "VGPUHost",

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import VGPUCore
 
 /// The entry point: ArgumentParser parses and validates; our own errors exit with their documented codes.
@@ -9,7 +11,7 @@ func runMain() -> Never {
         try command.run()
         exit(0)
     } catch let error as VGPUError {
-        FileHandle.standardError.write(Data("vgpuctl: \(error)\n".utf8))
+        Console.error("vgpuctl: \(error)\n")
         exit(error.exitCode)
     } catch {
         let code = VGPUCtl.exitCode(for: error)
@@ -17,7 +19,7 @@ func runMain() -> Never {
         if code == .validationFailure || (code != .success && VGPUCtl.fullMessage(for: error).contains("Error:")) {
             let message = VGPUCtl.fullMessage(for: error)
             let text = message.hasPrefix("Error: ") ? "vgpuctl: " + message.dropFirst("Error: ".count) : message
-            FileHandle.standardError.write(Data((text + "\n").utf8))
+            Console.error(text + "\n")
             exit(VGPUError.exitCodes[.invalidInput]!)
         }
         VGPUCtl.exit(withError: error)

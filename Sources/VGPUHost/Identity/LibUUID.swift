@@ -58,16 +58,10 @@ public struct VFRecords: Sendable {
     }
 
     public func record(_ uuid: DeviceUUID, forVF address: String) throws(OSError) {
-        try os.makeDirectories(directory)
-        let path = Paths.join(directory, address)
-        let temporary = path + ".tmp"
-        if os.exists(temporary) { try os.unlink(temporary) }
-        try os.createFile(temporary, uuid.text + "\n", mode: 0o644)
-        try os.rename(temporary, path)
+        try os.replaceAtomically(Paths.join(directory, address), with: uuid.text + "\n")
     }
 
     public func forget(vf address: String) throws(OSError) {
-        let path = Paths.join(directory, address)
-        if os.exists(path) { try os.unlink(path) }
+        try os.removeDurably(Paths.join(directory, address))
     }
 }

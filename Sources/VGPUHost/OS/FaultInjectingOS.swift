@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Wraps another `SystemCalls`, records every call, and fails the Nth counted one with the given errno.
 /// Tests use it to drive every rollback path; `VGPUCTL_FAIL_AT=N` turns it on in the binary (VM tier).
@@ -6,6 +8,10 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
     public struct Call: Equatable, Sendable, CustomStringConvertible {
         public let operation: OSOperation
         public let path: String
+        public init(operation: OSOperation, path: String) {
+            self.operation = operation
+            self.path = path
+        }
         public var description: String { "\(operation.rawValue) \(path)" }
     }
 
@@ -13,7 +19,7 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
     private let failAt: Int?
     private let failWith: Int32
     private let counts: (OSOperation) -> Bool
-    private let mutex = NSLock()
+    private let mutex = Mutex()
     private var counted = 0
     private var log: [Call] = []
 

@@ -42,7 +42,7 @@ public protocol SystemCalls: Sendable {
     func readLink(_ path: String) throws(OSError) -> String
     /// lstat succeeds (a dangling link exists).
     func exists(_ path: String) -> Bool
-    /// Writes to an existing file without creating or truncating it: sysfs attributes (`create`, `remove`).
+    /// Writes to an existing file without creating it: sysfs attributes (`create`, `remove`).
     func write(_ path: String, _ contents: String) throws(OSError)
     /// Creates `path` exclusively (O_EXCL), writes `contents` and fsyncs it: the first half of an atomic replace.
     func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError)
@@ -121,7 +121,8 @@ public struct LiveSystemCalls: SystemCalls {
     }
 
     public func write(_ path: String, _ contents: String) throws(OSError) {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        // O_TRUNC as a shell's `echo 1 > remove` does: sysfs ignores it, regular files (fixtures) need it.
+        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
         guard fd >= 0 else { throw OSError(.write, path, errno: errno) }
         defer { close(fd) }
         try writeAll(fd, contents, path: path, operation: .write)

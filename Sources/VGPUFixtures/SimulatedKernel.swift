@@ -1,0 +1,78 @@
+import Foundation
+import VGPUHost
+
+/// Plays the kernel's part on a fixture tree: a write to `<parent>/mdev_supported_types/<type>/create` makes the
+/// mdev (device directory, links, one fewer available instance) and a write to `<device>/remove` takes it away,
+/// with the kernel's errno for a duplicate UUID (EEXIST) or no capacity (ENOSPC). Everything else passes through.
+public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
+    private let base: SystemCalls
+    private let tree: SysfsTree
+    private var nextGroup = 1000
+
+    public init(tree: SysfsTree, base: SystemCalls = LiveSystemCalls()) {
+        self.tree = tree
+        self.base = base
+    }
+
+    public func write(_ path: String, _ contents: String) throws(OSError) {
+        let relative = String(path.dropFirst(tree.sysfs.count + 1))
+        let parts = relative.split(separator: "/").map(String.init)
+        if parts.count == 6, parts[0] == "class", parts[1] == "mdev_bus", parts[3] == "mdev_supported_types", parts[5] == "create" {
+            return try create(uuid: contents.trimmingCharacters(in: .whitespacesAndNewlines), parent: parts[2], type: parts[4], path: path)
+        }
+        if parts.count == 5, parts[0] == "bus", parts[1] == "mdev", parts[2] == "devices", parts[4] == "remove" {
+            return try remove(uuid: parts[3], path: path)
+        }
+        try base.write(path, contents)
+    }
+
+    private func create(uuid: String, parent: String, type: String, path: String) throws(OSError) {
+        let parentDirectory = resolved("class/mdev_bus/\(parent)")
+        let available = Int((try? String(contentsOfFile: tree.path("\(parentDirectory)/mdev_supported_types/\(type)/available_instances"), encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "0") ?? 0
+        if base.exists(tree.path("bus/mdev/devices/\(uuid)")) { throw OSError(.write, path, errno: EEXIST) }
+        if available <= 0 { throw OSError(.write, path, errno: ENOSPC) }
+        do {
+            try tree.addMdevDevice(uuid, parentDirectory: parentDirectory, type: type, iommuGroup: nextGroup)
+            try tree.write("\(parentDirectory)/mdev_supported_types/\(type)/available_instances", "\(available - 1)\n")
+        } catch { throw OSError(.write, path, errno: EIO) }
+        nextGroup += 1
+    }
+
+    private func remove(uuid: String, path: String) throws(OSError) {
+        let link = "bus/mdev/devices/\(uuid)"
+        let deviceDirectory = resolved(link)
+        let parentDirectory = (deviceDirectory as NSString).deletingLastPathComponent
+        guard let typeLink = try? FileManager.default.destinationOfSymbolicLink(atPath: tree.path("\(deviceDirectory)/mdev_type")) else {
+            throw OSError(.write, path, errno: ENOENT)
+        }
+        let type = (typeLink as NSString).lastPathComponent
+        let availablePath = "\(parentDirectory)/mdev_supported_types/\(type)/available_instances"
+        let available = Int((try? String(contentsOfFile: tree.path(availablePath), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "0") ?? 0
+        if let group = try? base.readLink(tree.path("\(deviceDirectory)/iommu_group")) {
+            try? FileManager.default.removeItem(atPath: Paths.resolve(group, from: tree.path(deviceDirectory)))
+        }
+        try? FileManager.default.removeItem(atPath: tree.path(deviceDirectory))
+        try? FileManager.default.removeItem(atPath: tree.path(link))
+        try? FileManager.default.removeItem(atPath: tree.path("\(parentDirectory)/mdev_supported_types/\(type)/devices/\(uuid)"))
+        try? tree.write(availablePath, "\(available + 1)\n")
+    }
+
+    /// The device directory a sysfs link points at, relative to the tree.
+    private func resolved(_ link: String) -> String {
+        guard let target = try? base.readLink(tree.path(link)) else { return link }
+        let full = Paths.resolve(target, from: Paths.dirname(tree.path(link)))
+        return String(full.dropFirst(tree.sysfs.count + 1))
+    }
+
+    public func read(_ path: String) throws(OSError) -> String { try base.read(path) }
+    public func list(_ path: String) throws(OSError) -> [String] { try base.list(path) }
+    public func readLink(_ path: String) throws(OSError) -> String { try base.readLink(path) }
+    public func exists(_ path: String) -> Bool { base.exists(path) }
+    public func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError) { try base.createFile(path, contents, mode: mode) }
+    public func mkdir(_ path: String) throws(OSError) { try base.mkdir(path) }
+    public func rename(_ from: String, _ to: String) throws(OSError) { try base.rename(from, to) }
+    public func unlink(_ path: String) throws(OSError) { try base.unlink(path) }
+    public func fsync(_ path: String) throws(OSError) { try base.fsync(path) }
+    public func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? { try base.lock(path, wait: wait) }
+}

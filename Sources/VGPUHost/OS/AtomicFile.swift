@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SystemCalls {
+    /// Replaces `path` atomically: a temporary file in the same directory (`.<name>.vgpuctl-tmp`, hidden so that
+    /// mdevctl's directory scan never reads it), written and fsynced, renamed over `path`, then the directory
+    /// fsynced so the rename survives a crash. On any failure the temporary is removed: readers see the old file
+    /// or the new one, whole, never a torn one or a stray.
+    public func replaceAtomically(_ path: String, with contents: String, mode: mode_t = 0o644) throws(OSError) {
+        let directory = Paths.dirname(path)
+        let temporary = Paths.join(directory, "." + Paths.basename(path) + ".vgpuctl-tmp")
+        try makeDirectories(directory)
+        if exists(temporary) { try unlink(temporary) }
+        do {
+            try createFile(temporary, contents, mode: mode)
+            try rename(temporary, path)
+        } catch {
+            try? unlink(temporary)
+            throw error
+        }
+        try fsync(directory)
+    }
+
+    /// Removes `path` if present and makes the removal durable.
+    public func removeDurably(_ path: String) throws(OSError) {
+        guard exists(path) else { return }
+        try unlink(path)
+        try fsync(Paths.dirname(path))
+    }
+}

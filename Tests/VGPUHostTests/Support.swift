@@ -1,0 +1,49 @@
+import Foundation
+import VGPUCore
+import VGPUFixtures
+import VGPUHost
+
+/// A fresh host root per test: `<tmp>/root`, with sysfs at `<tmp>/root/sys`.
+struct TestHost {
+    let root: String
+    let tree: SysfsTree
+    var paths: HostPaths { HostPaths(root: root) }
+
+    init(_ build: (String) throws -> SysfsTree = FixtureHosts.samples) throws {
+        root = NSTemporaryDirectory() + "vgpuctl-test-" + UUID().uuidString + "/root"
+        tree = try build(root + "/sys")
+    }
+
+    func reader(_ os: SystemCalls = LiveSystemCalls()) -> SysfsReader { SysfsReader(paths: paths, os: os) }
+    func inventory(_ os: SystemCalls = LiveSystemCalls()) throws -> Inventory { try reader(os).inventory() }
+
+    func contents(_ relative: String) -> String? {
+        try? String(contentsOfFile: root + "/" + relative, encoding: .utf8)
+    }
+
+    /// Every regular file and link under the root with its content (or link target): a whole-tree snapshot to
+    /// prove that a failed operation changed nothing.
+    func snapshot() -> [String: String] {
+        var result: [String: String] = [:]
+        let files = FileManager.default
+        guard let walker = files.enumerator(atPath: root) else { return result }
+        while let relative = walker.nextObject() as? String {
+            let full = root + "/" + relative
+            if let target = try? files.destinationOfSymbolicLink(atPath: full) { result[relative] = "-> " + target; continue }
+            var isDirectory: ObjCBool = false
+            if files.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue {
+                result[relative] = (try? String(contentsOfFile: full, encoding: .utf8)) ?? "<binary>"
+            } else { result[relative] = "<dir>" }
+        }
+        return result
+    }
+}
+
+/// The paths whose content differs between two snapshots, with both values: short enough to read in a failure.
+func changes(_ before: [String: String], _ after: [String: String]) -> [String] {
+    Set(before.keys).union(after.keys).sorted().compactMap { key in
+        before[key] == after[key] ? nil : "\(key): \(before[key] ?? "absent") => \(after[key] ?? "absent")"
+    }
+}
+
+func uuid(_ text: String) -> DeviceUUID { try! DeviceUUID(parsing: text) }

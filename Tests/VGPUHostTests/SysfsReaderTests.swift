@@ -1,0 +1,77 @@
+import Testing
+import VGPUCore
+import VGPUFixtures
+import VGPUHost
+
+@Suite struct SysfsReaderTests {
+    @Test func samplesHostListsEveryParentAndType() throws {
+        let host = try TestHost()
+        let inventory = try host.inventory()
+        #expect(inventory.parents.map(\.name) == ["mbochs", "mdpy", "mtty"])
+        let mtty = try #require(inventory.parent("mtty"))
+        #expect(mtty.gpu == "mtty" && mtty.vendor == nil && mtty.numaNode == nil && mtty.layout == .mdev)
+        #expect(mtty.types == [
+            VGPUType(id: "mtty-1", name: "Single port serial", deviceAPI: "vfio-pci", availableInstances: 24),
+            VGPUType(id: "mtty-2", name: "Dual port serial", deviceAPI: "vfio-pci", availableInstances: 12),
+        ])
+        #expect(inventory.parent("mdpy")?.type("mdpy-hd")?.description == "virtual display, 1920x1080 framebuffer")
+        #expect(inventory.vgpus.isEmpty)
+    }
+
+    @Test func existingMdevsAreListedWithParentTypeAndGroup() throws {
+        let host = try TestHost()
+        try host.tree.addMdevDevice("6a0e1f0e-4b2f-4c1a-9d3e-0123456789ab", parentDirectory: "devices/virtual/mdpy/mdpy", type: "mdpy-xga", iommuGroup: 7)
+        let vgpus = try host.inventory().vgpus
+        #expect(vgpus == [VGPU(uuid: uuid("6a0e1f0e-4b2f-4c1a-9d3e-0123456789ab"), parent: "mdpy", type: "mdpy-xga", layout: .mdev, iommuGroup: 7)])
+    }
+
+    @Test func nvidiaMdevGPUsCarryVendorAndNUMANode() throws {
+        let host = try TestHost { try FixtureHosts.nvidiaMdev(at: $0) }
+        let inventory = try host.inventory()
+        #expect(inventory.parents.map(\.name) == ["0000:3b:00.0", "0000:86:00.0"])
+        let second = try #require(inventory.parent("0000:86:00.0"))
+        #expect(second.gpu == "0000:86:00.0" && second.vendor == nvidiaVendorID && second.numaNode == 1)
+        let t4 = try #require(second.type("nvidia-230"))
+        #expect(t4.name == "GRID T4-1Q" && t4.availableInstances == 16)
+        #expect(t4.description?.contains("framebuffer=1024M") == true)
+    }
+
+    @Test func vendorSpecificVFIOVFsBelongToTheirPF() throws {
+        let host = try TestHost { try FixtureHosts.nvidiaVFIO(at: $0, assigned: ["0000:17:00.5": 1416]) }
+        let inventory = try host.inventory()
+        #expect(inventory.parents.count == 8)
+        let free = try #require(inventory.parent("0000:65:00.4"))
+        #expect(free.layout == .nvidiaVFIO && free.gpu == "0000:65:00.0" && free.numaNode == 1)
+        #expect(free.types.count == FixtureHosts.h200Types.count)
+        #expect(free.type("nvidia-1414")?.name == "NVIDIA H200X-1-18C")
+        #expect(free.type("nvidia-1414")?.availableInstances == 1)
+        // The driver lists only the running type on a GPU that has one; the busy VF offers nothing.
+        #expect(inventory.parent("0000:17:00.4")?.types.map(\.id) == ["nvidia-1416"])
+        #expect(inventory.parent("0000:17:00.5")?.types.allSatisfy { $0.availableInstances == 0 } == true)
+        let vgpu = try #require(inventory.vgpus.first)
+        #expect(inventory.vgpus.count == 1)
+        #expect(vgpu.parent == "0000:17:00.5" && vgpu.type == "nvidia-1416" && vgpu.layout == .nvidiaVFIO && vgpu.pciAddress == "0000:17:00.5")
+        #expect(vgpu.iommuGroup == 101)
+        #expect(vgpu.uuid == (try host.inventory()).vgpus[0].uuid, "a VF assigned by another tool gets a stable UUID")
+    }
+
+    @Test func missingSysfsIsAHostError() {
+        let reader = SysfsReader(paths: HostPaths(root: "/nonexistent-root"))
+        let error = #expect(throws: VGPUError.self) { try reader.inventory() }
+        #expect(error?.kind == .host)
+        #expect(error?.message.contains("/nonexistent-root/sys") == true)
+    }
+
+    @Test func hostWithoutMdevSupportIsEmptyNotAnError() throws {
+        let host = try TestHost { try SysfsTree(sysfs: $0) }
+        #expect(try host.inventory() == Inventory(parents: [], vgpus: []))
+    }
+
+    @Test func creatableTypesParserToleratesHeaderAndSpacing() {
+        let parsed = NVIDIAVGPUTypes.parse("ID    : vGPU Name\n1414  : NVIDIA H200X-1-18C\n  1420:NVIDIA H200X-4C  \n\ngarbage\n")
+        #expect(parsed.map(\.id) == ["nvidia-1414", "nvidia-1420"])
+        #expect(parsed.map(\.name) == ["NVIDIA H200X-1-18C", "NVIDIA H200X-4C"])
+        #expect(NVIDIAVGPUTypes.number("nvidia-1414") == 1414)
+        #expect(NVIDIAVGPUTypes.number("mtty-1") == nil)
+    }
+}

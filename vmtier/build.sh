@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds the real-kernel test VM from scratch on a Debian 12 host (idempotent; results cached in $VMTIER_OUT):
+#   - Debian's own 6.12 kernel (linux-image-<ver>-amd64-unsigned, extracted with dpkg -x, never installed)
+#   - the kernel's sample mdev drivers mtty/mdpy/mbochs (samples/vfio-mdev of linux-source-6.12), built out of
+#     tree against the matching linux-headers, with vmtier/patches applied
+#   - a busybox initramfs that loads the modules, mounts the host root read-only over 9p under a tmpfs overlay
+#     and hands over to vmtier/guest/stage2.sh
+#   - the tiny nested guest's initramfs (busybox; reports what it sees on its serial console)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${VMTIER_OUT:-$here/out}
+version=$("$here/kernel-version.sh")
+kernel="$out/kernel-$version"
+mkdir -p "$out"
+log() { echo "vmtier build: $*" >&2; }
+
+if [ ! -f "$kernel/boot/vmlinuz-$version" ]; then
+  log "fetching $(basename "$("$here/kernel-version.sh" image-package)")"
+  rm -rf "$kernel" "$out"/linux-image-*.deb
+  (cd "$out" && apt-get download -qq "$("$here/kernel-version.sh" image-package)" 2>/dev/null)
+  dpkg -x "$out"/linux-image-*.deb "$kernel"
+  rm -f "$out"/linux-image-*.deb
+fi
+
+samples="$out/samples-$version"
+patch_sum=$(shopt -s nullglob; cat /dev/null "$here"/patches/*.patch | sha256sum | cut -c1-16)
+if [ ! -f "$samples/mtty.ko" ] || [ "$(cat "$samples/.patches" 2>/dev/null)" != "$patch_sum" ]; then
+  log "building mtty, mdpy, mbochs against linux-headers-$version"
+  rm -rf "$samples" && mkdir -p "$samples"
+  tar -xJf /usr/src/linux-source-6.12.tar.xz -C "$samples" --strip-components=3 \
+    linux-source-6.12/samples/vfio-mdev/mtty.c linux-source-6.12/samples/vfio-mdev/mdpy.c \
+    linux-source-6.12/samples/vfio-mdev/mdpy-defs.h linux-source-6.12/samples/vfio-mdev/mbochs.c
+  for p in "$here"/patches/*.patch; do if [ -f "$p" ]; then patch -s -d "$samples" -p1 < "$p"; fi; done
+  echo 'obj-m := mtty.o mdpy.o mbochs.o' > "$samples/Kbuild"
+  make -s -C "/usr/src/linux-headers-$version" M="$samples" modules >"$samples/build.log" 2>&1 \
+    || { cat "$samples/build.log" >&2; exit 1; }
+  echo "$patch_sum" > "$samples/.patches"
+fi
+
+# Early modules, in load order (busybox insmod needs them decompressed), then the sample drivers.
+initrd="$out/initrd-$version.cpio.gz"
+if [ ! -f "$initrd" ] || [ "$here/guest/init" -nt "$initrd" ] || [ "$samples/mtty.ko" -nt "$initrd" ]; then
+  log "assembling the initramfs"
+  staging=$(mktemp -d)
+  mkdir -p "$staging"/{bin,dev,proc,sys,modules,host,rw,newroot}
+  cp /bin/busybox "$staging/bin/busybox"
+  cp "$here/guest/init" "$staging/init" && chmod +x "$staging/init"
+  mods="$kernel/lib/modules/$version/kernel"
+  order=""
+  for m in fs/netfs/netfs net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p fs/overlayfs/overlay \
+           drivers/vfio/vfio drivers/vfio/vfio_iommu_type1 drivers/vfio/mdev/mdev; do
+    name=$(basename "$m")
+    xz -dc "$mods/$m.ko.xz" > "$staging/modules/$name.ko"
+    order="$order $name"
+  done
+  for name in mtty mdpy mbochs; do cp "$samples/$name.ko" "$staging/modules/"; order="$order $name"; done
+  echo "$order" > "$staging/modules/order"
+  (cd "$staging" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd"
+  rm -rf "$staging"
+fi
+
+# The nested guest (for libvirt scenarios): same kernel, busybox initramfs whose init reports its PCI devices.
+guest_initrd="$out/guest-initrd.cpio.gz"
+if [ ! -f "$guest_initrd" ] || [ "$here/guest/nested-init" -nt "$guest_initrd" ]; then
+  staging=$(mktemp -d)
+  mkdir -p "$staging"/{bin,dev,proc,sys}
+  cp /bin/busybox "$staging/bin/busybox"
+  cp "$here/guest/nested-init" "$staging/init" && chmod +x "$staging/init"
+  (cd "$staging" && find . | cpio -o -H newc --quiet | gzip -1) > "$guest_initrd"
+  rm -rf "$staging"
+fi
+
+ln -sfn "$kernel/boot/vmlinuz-$version" "$out/vmlinuz"
+ln -sfn "$initrd" "$out/initrd.cpio.gz"
+log "ready: $out/vmlinuz ($version), $out/initrd.cpio.gz"

@@ -1,0 +1,31 @@
+#!/bin/bash
+# Stage 2, PID 1 inside the VM, running from the host's own root (read-only 9p under a tmpfs overlay):
+# sets up what a booted Debian has (tmpfs /run and /tmp, /dev/fd, udevd), runs the requested scenarios and
+# powers off. Scenario output goes to the console and to /vmtier-results/<scenario>.log.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+# shellcheck source=/dev/null
+. /vmtier-results/env
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
+# libvirt's nodedev driver pipes JSON to mdevctl through /dev/stdin.
+ln -sfn /proc/self/fd /dev/fd
+for i in 0:stdin 1:stdout 2:stderr; do ln -sfn "/proc/self/fd/${i%%:*}" "/dev/${i#*:}"; done
+hostname vmtier
+# Every module the tier needs was loaded by stage 1; hide the host's module tree so that udev's coldplug does not
+# spend TCG time loading drivers for QEMU's emulated hardware.
+mount -t tmpfs tmpfs /lib/modules
+mkdir -p /run/udev
+/lib/systemd/systemd-udevd --daemon >/dev/null 2>&1
+udevadm trigger --action=add >/dev/null 2>&1
+udevadm settle -t 15
+echo "vmtier: kernel $(uname -r) up $(cut -d' ' -f1 /proc/uptime) s, modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
+export VGPUCTL="$VGPUCTL_BIN/vgpuctl" VMTIER_REPO
+for scenario in $VMTIER_SCENARIOS; do
+  echo "vmtier: scenario $scenario at $(cut -d' ' -f1 /proc/uptime) s"
+  bash "$VMTIER_REPO/vmtier/scenarios/$scenario.sh" 2>&1 | tee "/vmtier-results/$scenario.log"
+done
+sync
+echo "vmtier: done at $(cut -d' ' -f1 /proc/uptime) s"
+busybox poweroff -f

@@ -1,0 +1,39 @@
+# Helpers for real-kernel scenarios: each check prints "ok N - name" or "not ok N - name" (TAP), and the
+# scenario ends with "N passed, M failed". A check is a command whose exit status decides it.
+passed=0 failed=0
+: "${VGPUCTL:?VGPUCTL must name the vgpuctl binary}"
+vg() { "$VGPUCTL" "$@"; }
+
+check() {  # check "name" command...
+  local name=$1; shift
+  local output
+  if output=$("$@" 2>&1); then
+    passed=$((passed + 1)); echo "ok $((passed + failed)) - $name"
+  else
+    failed=$((failed + 1)); echo "not ok $((passed + failed)) - $name"
+    printf '%s\n' "$output" | sed 's/^/    # /' | head -40
+  fi
+}
+
+expect_eq() {  # expect_eq expected actual [what]
+  [ "$1" = "$2" ] || { echo "expected: $1"; echo "actual:   $2"; echo "${3:-}"; return 1; }
+}
+
+# Runs a command that must fail with the given exit status and a message on stderr.
+expect_exit() {  # expect_exit status command...
+  local want=$1; shift
+  local err rc=0
+  err=$("$@" 2>&1 >/dev/null) || rc=$?
+  [ "$rc" = "$want" ] || { echo "exit $rc, wanted $want: $err"; return 1; }
+  [ -n "$err" ] || { echo "no message on stderr"; return 1; }
+  echo "$err"
+}
+
+avail() { cat "/sys/class/mdev_bus/$1/mdev_supported_types/$2/available_instances"; }
+mdev_count() { ls /sys/bus/mdev/devices | wc -l; }
+remove_all_mdevs() { for d in /sys/bus/mdev/devices/*; do [ -e "$d" ] && echo 1 > "$d/remove"; done; true; }
+
+finish() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
