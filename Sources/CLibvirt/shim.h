@@ -1,1 +1,2 @@
 #include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>

@@ -15,13 +15,18 @@ struct VGPUCtl: ParsableCommand {
               vgpuctl create --type mdpy-vga        create one where there is room; prints its UUID
               vgpuctl list --json                   the vGPUs that exist, as JSON
               vgpuctl remove 0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50
+              vgpuctl create --type nvidia-22 --vm web01   place, create and attach in one transaction
+              vgpuctl destroy --vm web01                    detach and remove all of web01's vGPUs
 
             ENVIRONMENT:
               VGPUCTL_SYSFS_ROOT  the directory that stands for /sys (as --sysfs-root)
               VGPUCTL_ROOT        the directory that stands for / (as --root)
+              LIBVIRT_DEFAULT_URI the libvirt URI (as --connect; default qemu:///system)
+              VGPUCTL_TEMPLATES_DIR  where xml-templates/ lives
 
             \(VGPUError.exitCodeHelp)
             """,
-        subcommands: [TypesCommand.self, ListCommand.self, CreateCommand.self, RemoveCommand.self]
+        subcommands: [TypesCommand.self, ListCommand.self, CreateCommand.self, RemoveCommand.self,
+                      AttachCommand.self, DetachCommand.self, DestroyCommand.self, XMLCommand.self]
     )
 }

@@ -31,6 +31,6 @@ struct TypesCommand: ParsableCommand {
                 table.add(parent.name, parent.gpu, type.id, String(type.availableInstances), type.deviceAPI ?? "-", type.name ?? "-")
             }
         }
-        print(table.render())
+        Console.out(table.render() + "\n")
     }
 }

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import VGPUCore
+import VGPUHost
+
+/// Config-level tests on libvirt's embedded test driver (no daemon; it has no device attach/detach).
+@Suite struct LibvirtTests {
+    @Test func testDriverDomainsAreFoundByNameAndUUID() throws {
+        let connection = try LibvirtConnection(uri: "test:///default")
+        let domains = try connection.domains()
+        #expect(domains.map(\.name) == ["test"])
+        let test = try connection.domain("test")
+        #expect(test.isActive)
+        #expect(try connection.domain(test.uuid).name == "test")
+        #expect(try connection.xml(of: "test", inactive: true).contains("<name>test</name>"))
+    }
+
+    @Test func unknownDomainsAndBadURIsKeepLibvirtsMessage() {
+        let connection = try? LibvirtConnection(uri: "test:///default")
+        let missing = #expect(throws: VGPUError.self) { try connection?.domain("web01'\"<x>") }
+        #expect(missing?.kind == .notFound)
+        #expect(missing?.message.contains("web01'\"<x>") == true)
+        let unreachable = #expect(throws: VGPUError.self) { try LibvirtConnection(uri: "qemu+unix:///system?socket=/nonexistent/sock") }
+        #expect(unreachable?.kind == .libvirt)
+        #expect(unreachable?.message.contains("/nonexistent/sock") == true, "libvirt's own message is kept: \(unreachable?.message ?? "")")
+    }
+
+    @Test func testDriverRefusesAttachWithATypedError() throws {
+        let connection = try LibvirtConnection(uri: "test:///default")
+        let error = #expect(throws: VGPUError.self) {
+            try connection.attach("<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source><address uuid='0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50'/></source></hostdev>", to: "test", scope: .config)
+        }
+        #expect(error?.kind == .libvirt)
+    }
+
+    @Test func generatedXMLValidatesWithVirtXMLValidate() throws {
+        let templates = try TemplateStore.load()
+        let mdev = VGPU(uuid: LibUUID.random(), parent: "0000:3b:00.0", type: "nvidia-222", layout: .mdev)
+        let vf = VGPU(uuid: LibUUID.random(), parent: "0000:17:00.4", type: "nvidia-1414", layout: .nvidiaVFIO, pciAddress: "0000:17:00.4")
+        let devices = try [templates.hostdev(for: mdev), templates.hostdev(for: mdev, options: .init(display: true, ramfb: true)),
+                           templates.hostdev(for: mdev, options: .init(display: false)), templates.hostdev(for: vf)]
+        let domain = """
+            <domain type='kvm'><name>web01 &amp; &lt;friends&gt;</name><memory unit='MiB'>256</memory>
+            <os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features>
+            <devices><graphics type='vnc'/>\(devices.joined(separator: "\n"))</devices></domain>
+            """
+        try validate(domain, schema: "domain")
+        try validate(templates.nodedev(for: mdev), schema: "nodedev")
+    }
+
+    func validate(_ xml: String, schema: String) throws {
+        let file = NSTemporaryDirectory() + "vgpuctl-\(UUID().uuidString).xml"
+        try xml.write(toFile: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/virt-xml-validate")
+        process.arguments = [file, schema]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        process.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "virt-xml-validate \(schema): \(output)\n\(xml)")
+    }
+}
