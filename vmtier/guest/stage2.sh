@@ -21,7 +21,7 @@ mkdir -p /run/udev
 udevadm trigger --action=add >/dev/null 2>&1
 udevadm settle -t 15
 echo "vmtier: kernel $(uname -r) up $(cut -d' ' -f1 /proc/uptime) s, modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
-export VGPUCTL="$VGPUCTL_BIN/vgpuctl" VMTIER_REPO
+export VGPUCTL="$VGPUCTL_BIN/vgpuctl" VMTIER_REPO VMTIER_OUT
 for scenario in $VMTIER_SCENARIOS; do
   echo "vmtier: scenario $scenario at $(cut -d' ' -f1 /proc/uptime) s"
   bash "$VMTIER_REPO/vmtier/scenarios/$scenario.sh" 2>&1 | tee "/vmtier-results/$scenario.log"

@@ -1,0 +1,122 @@
+#!/bin/bash
+# Issue 3 on the real kernel with libvirtd 9 and QEMU 7.2 inside the VM: create --vm on a shut-off domain, start
+# it (QEMU opens the vGPU's VFIO device, the nested guest sees it), live attach and detach answered by the guest,
+# a prompt refusal to remove a held vGPU, destroy --vm, and rollback of a create whose attach fails.
+. "$(dirname "$0")/lib.sh"
+remove_all_mdevs
+out=${VMTIER_OUT:?}
+
+start_libvirtd() {
+  cat >> /etc/libvirt/qemu.conf <<CONF
+stdio_handler = "file"
+user = "root"
+group = "root"
+namespaces = [ ]
+security_driver = "none"
+cgroup_controllers = [ ]
+CONF
+  mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/qemu /run/libvirt
+  libvirtd -d || return 1
+  for _ in $(seq 60); do virsh -c qemu:///system version >/dev/null 2>&1 && return 0; sleep 1; done
+  return 1
+}
+check "libvirtd starts" start_libvirtd
+export LIBVIRT_DEFAULT_URI=qemu:///system
+
+cat > /tmp/web01.xml <<XML
+<domain type='qemu'>
+  <name>web01</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$out/vmlinuz</kernel><initrd>$out/guest-initrd.cpio.gz</initrd>
+    <cmdline>console=ttyS0 quiet</cmdline></os>
+  <features><acpi/></features>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <serial type='file'><source path='/tmp/web01-console.log'/></serial>
+    <console type='file'><source path='/tmp/web01-console.log'/></console>
+  </devices>
+</domain>
+XML
+check "define web01 (shut off)" virsh define /tmp/web01.xml
+
+inactive_has() { virsh dumpxml --inactive web01 | grep -q "uuid='$1'"; }
+create_on_shutoff() {
+  local uuid
+  uuid=$(vg create --type mtty-2 --vm web01) || return 1
+  echo "$uuid" > /tmp/first
+  [ -e "/sys/bus/mdev/devices/$uuid" ] || { echo "no mdev"; return 1; }
+  inactive_has "$uuid" || { echo "no hostdev in web01's definition"; virsh dumpxml --inactive web01; return 1; }
+  vg list | grep "$uuid" | grep -q web01 || { echo "list does not name web01"; vg list; return 1; }
+}
+check "create --type mtty-2 --vm web01 on a shut-off domain adds the hostdev" create_on_shutoff
+
+refused_no_change() {  # expected-exit command...: nothing may change
+  local n before; n=$(mdev_count); before=$(virsh dumpxml --inactive web01)
+  expect_exit "$@" || return 1
+  expect_eq "$n" "$(mdev_count)" "mdev count" && expect_eq "$before" "$(virsh dumpxml --inactive web01)" "web01's definition"
+}
+check "create --vm for a missing domain: exit 3, no mdev left" refused_no_change 3 vg create --type mtty-1 --vm nosuch
+check "create --vm with a quote and '<' in the name: exit 3, nothing changed" refused_no_change 3 vg create --type mtty-1 --vm "web'01<x>"
+check "attach failing in libvirt (display=on without graphics) rolls back: exit 6, no mdev left" \
+  refused_no_change 6 vg create --type mtty-1 --vm web01 --display on
+check "attach of a vGPU already attached to web01 is refused" refused_no_change 2 vg attach "$(cat /tmp/first)" --vm web01
+
+start_and_hold() {
+  virsh start web01 || return 1
+  local uuid group pid
+  uuid=$(cat /tmp/first)
+  group=$(basename "$(readlink "/sys/bus/mdev/devices/$uuid/iommu_group")")
+  pid=$(cat /run/libvirt/qemu/web01.pid)
+  ls -l "/proc/$pid/fd" | grep -q "/dev/vfio/$group" || { echo "QEMU $pid does not hold /dev/vfio/$group"; ls -l /proc/$pid/fd; return 1; }
+}
+check "virsh start web01: QEMU holds the vGPU's VFIO group" start_and_hold
+
+guest_sees() {  # guest_sees N: the nested guest reports N mtty devices (vendor 0x4348)
+  for _ in $(seq "${2:-240}"); do
+    local line; line=$(grep 'nested-guest: pci-devices' /tmp/web01-console.log 2>/dev/null | tail -1)
+    [ "$(grep -o '0x4348' <<<"$line" | wc -l)" = "$1" ] && return 0
+    sleep 1
+  done
+  echo "guest never reported $1 mtty device(s); last: $line"; tail -5 /tmp/web01-console.log; return 1
+}
+check "the nested guest sees the vGPU (PCI vendor 0x4348)" guest_sees 1 300
+
+held_remove_refused() {
+  local start; start=$(date +%s)
+  expect_exit 5 vg remove "$(cat /tmp/first)" || return 1
+  [ $(( $(date +%s) - start )) -lt 20 ] || { echo "refusal was not prompt"; return 1; }
+  [ -e "/sys/bus/mdev/devices/$(cat /tmp/first)" ]
+}
+check "remove of a vGPU the running domain holds is refused promptly (exit 5), naming web01" held_remove_refused
+
+live_attach() {
+  local uuid; uuid=$(vg create --type mtty-1 --vm web01) || return 1
+  echo "$uuid" > /tmp/second
+  virsh dumpxml web01 | grep -q "uuid='$uuid'" || { echo "not in live XML"; return 1; }
+  inactive_has "$uuid" || { echo "not in definition"; return 1; }
+  guest_sees 2 180
+}
+check "live attach of a second vGPU: the guest sees it" live_attach
+
+live_detach() {
+  vg detach "$(cat /tmp/second)" --detach-timeout 180 || return 1
+  ! virsh dumpxml web01 | grep -q "uuid='$(cat /tmp/second)'" || { echo "still in live XML"; return 1; }
+  ! inactive_has "$(cat /tmp/second)" || { echo "still in definition"; return 1; }
+  [ -e "/sys/bus/mdev/devices/$(cat /tmp/second)" ] || { echo "detach must keep the vGPU"; return 1; }
+  guest_sees 1 60
+}
+check "live detach: the guest releases it, the vGPU is kept" live_detach
+check "remove of the detached vGPU" vg remove "$(cat /tmp/second)"
+
+destroy_all() {
+  vg destroy --vm web01 --detach-timeout 180 || return 1
+  expect_eq 0 "$(mdev_count)" "mdevs left" || return 1
+  ! virsh dumpxml --inactive web01 | grep -q "<hostdev" || { echo "hostdev left in definition"; return 1; }
+  ! virsh dumpxml web01 | grep -q "type='mdev'" || { echo "hostdev left in live XML"; return 1; }
+}
+check "destroy --vm web01 (running) leaves no mdev and no hostdev" destroy_all
+virsh destroy web01 >/dev/null 2>&1
+remove_all_mdevs
+finish
