@@ -5,7 +5,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 out=${VMTIER_OUT:-$here/out}
-scenarios=${*:-$(cd "$here/scenarios" && ls *.sh | grep -v '^lib.sh$' | sed 's/\.sh$//' | tr '\n' ' ')}
+scenarios=${*:-$(cd "$here/scenarios" && ls *.sh | grep -v -e '^lib.sh$' -e '^bench-' | sed 's/\.sh$//' | tr '\n' ' ')}
 
 "$here/build.sh"
 (cd "$repo" && swift build -q --product vgpuctl && swift build -q --product vgpu-fixture)

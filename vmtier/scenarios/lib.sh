@@ -33,6 +33,22 @@ avail() { cat "/sys/class/mdev_bus/$1/mdev_supported_types/$2/available_instance
 mdev_count() { ls /sys/bus/mdev/devices | wc -l; }
 remove_all_mdevs() { for d in /sys/bus/mdev/devices/*; do [ -e "$d" ] && echo 1 > "$d/remove"; done; true; }
 
+# libvirtd as the tier needs it: no virtlogd (stdio_handler file), root, no namespaces, cgroups or security driver.
+start_libvirtd() {
+  cat >> /etc/libvirt/qemu.conf <<CONF
+stdio_handler = "file"
+user = "root"
+group = "root"
+namespaces = [ ]
+security_driver = "none"
+cgroup_controllers = [ ]
+CONF
+  mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/qemu /run/libvirt
+  libvirtd -d || return 1
+  for _ in $(seq 60); do virsh -c qemu:///system version >/dev/null 2>&1 && return 0; sleep 1; done
+  return 1
+}
+
 finish() {
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]

@@ -6,20 +6,6 @@
 remove_all_mdevs
 out=${VMTIER_OUT:?}
 
-start_libvirtd() {
-  cat >> /etc/libvirt/qemu.conf <<CONF
-stdio_handler = "file"
-user = "root"
-group = "root"
-namespaces = [ ]
-security_driver = "none"
-cgroup_controllers = [ ]
-CONF
-  mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/qemu /run/libvirt
-  libvirtd -d || return 1
-  for _ in $(seq 60); do virsh -c qemu:///system version >/dev/null 2>&1 && return 0; sleep 1; done
-  return 1
-}
 check "libvirtd starts" start_libvirtd
 export LIBVIRT_DEFAULT_URI=qemu:///system
 
