@@ -16,12 +16,12 @@ let package = Package(
         // C libraries, linked directly through pkg-config.
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
-        .systemLibrary(name: "CUUID", pkgConfig: "uuid", providers: [.apt(["uuid-dev"])]),
+        .systemLibrary(name: "CLibUUID", pkgConfig: "uuid", providers: [.apt(["uuid-dev"])]),
 
         // Pure: models, validation, placement, plans, XML generation. No file, process or library I/O.
         .target(name: "VGPUCore"),
         // Adapters: sysfs, libvirt, udev, libuuid, definitions, journal, lock. The OS is touched in OS/.
-        .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CUdev", "CUUID"]),
+        .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CUdev", "CLibUUID"]),
         // Builds sysfs trees that mirror real hosts, for tests and the benchmark generator.
         .target(name: "VGPUFixtures", dependencies: ["VGPUCore", "VGPUHost"]),
 

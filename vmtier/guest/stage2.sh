@@ -6,8 +6,9 @@ set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
 # shellcheck source=/dev/null
 . /vmtier-results/env
+# A fresh /run as after a boot. /tmp stays the overlay's (writable tmpfs upper): the repository under test may
+# itself live under the host's /tmp.
 mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /tmp
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
 # libvirt's nodedev driver pipes JSON to mdevctl through /dev/stdin.
 ln -sfn /proc/self/fd /dev/fd

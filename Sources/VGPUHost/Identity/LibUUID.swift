@@ -1,4 +1,4 @@
-import CUUID
+import CLibUUID
 import VGPUCore
 
 /// UUIDs from libuuid, as the kernel's own tools use.
