@@ -1,6 +1,6 @@
 #!/bin/bash
 # Stage 2, PID 1 inside the VM, running from the host's own root (read-only 9p under a tmpfs overlay):
-# sets up what a booted Debian has (tmpfs /run and /tmp, /dev/fd, udevd), runs the requested scenarios and
+# sets up what a booted Debian has (a fresh /run, /dev/fd, udevd), runs the requested scenarios and
 # powers off. Scenario output goes to the console and to /vmtier-results/<scenario>.log.
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
