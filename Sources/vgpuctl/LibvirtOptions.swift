@@ -13,6 +13,20 @@ struct LibvirtOptions: ParsableArguments {
     func open() throws -> LibvirtConnection { try LibvirtConnection(uri: connect) }
 }
 
+/// How the vGPU's <hostdev> looks (create --vm, attach, xml).
+struct HostdevOptions: ParsableArguments {
+    @Option(help: "The vGPU's display (on|off).") var display: OnOff?
+    @Option(help: "A ramfb boot display (on|off).") var ramfb: OnOff?
+
+    var isSet: Bool { display != nil || ramfb != nil }
+    var xml: HostdevXML.Options { HostdevXML.Options(display: display?.value, ramfb: ramfb?.value) }
+}
+
+enum OnOff: String, ExpressibleByArgument, CaseIterable {
+    case on, off
+    var value: Bool { self == .on }
+}
+
 extension HostOptions {
     /// The executor wired to this host's sysfs and, when given, libvirt.
     func executor(_ hypervisor: Hypervisor? = nil, detachTimeout: Double = 30) -> Executor {

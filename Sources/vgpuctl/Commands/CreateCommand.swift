@@ -27,15 +27,14 @@ struct CreateCommand: ParsableCommand {
     @Option(help: "Attach the new vGPU to this libvirt domain (name or UUID).") var vm: String?
     @Flag(help: "With --vm: change only the domain's persistent definition.") var config = false
     @Flag(help: "With --vm: change only the running domain.") var live = false
-    @Option(help: "With --vm: the vGPU's display (on|off).") var display: OnOff?
-    @Option(help: "With --vm: a ramfb boot display (on|off).") var ramfb: OnOff?
+    @OptionGroup(title: "With --vm") var hostdev: HostdevOptions
 
     func validate() throws {
         _ = try Validation.typeName(type)
         if let parent { _ = try Validation.parentName(parent) }
         if let uuid { _ = try DeviceUUID(parsing: uuid) }
         if let vm { _ = try Validation.domainName(vm) }
-        if vm == nil && (config || live || display != nil || ramfb != nil) {
+        if vm == nil && (config || live || hostdev.isSet) {
             throw VGPUError(.invalidInput, "--config, --live, --display and --ramfb need --vm", fix: "add --vm DOMAIN")
         }
     }
@@ -51,9 +50,8 @@ struct CreateCommand: ParsableCommand {
             let scope = try DomainPlanner.scope(config: config, live: live, domain: domain.name, isActive: domain.isActive)
             let (placements, _) = try LifecyclePlanner.create(request, uuids: [chosenUUID], inventory: inventory)
             let templates = try TemplateStore.load()
-            let options = HostdevXML.Options(display: display?.value, ramfb: ramfb?.value)
             let plan = try DomainPlanner.createAndAttach(placements, uuids: [chosenUUID], domain: domain.name, scope: scope) {
-                try templates.hostdev(for: $0, options: options)
+                try templates.hostdev(for: $0, options: hostdev.xml)
             }
             try host.executor(connection, detachTimeout: libvirt.detachTimeout).execute(plan)
             placement = placements[0]
@@ -68,11 +66,6 @@ struct CreateCommand: ParsableCommand {
         }
         Console.out(chosenUUID.text + "\n")
     }
-}
-
-enum OnOff: String, ExpressibleByArgument, CaseIterable {
-    case on, off
-    var value: Bool { self == .on }
 }
 
 struct CreatedVGPU: Encodable {

@@ -12,8 +12,7 @@ struct AttachCommand: ParsableCommand {
     @Option(help: "The domain (name or UUID).") var vm: String
     @Flag(help: "Change only the persistent definition.") var config = false
     @Flag(help: "Change only the running domain.") var live = false
-    @Option(help: "The vGPU's display (on|off).") var display: OnOff?
-    @Option(help: "A ramfb boot display (on|off).") var ramfb: OnOff?
+    @OptionGroup var hostdev: HostdevOptions
 
     func validate() throws {
         _ = try DeviceUUID(parsing: uuid)
@@ -25,7 +24,7 @@ struct AttachCommand: ParsableCommand {
         let vgpu = try LifecyclePlanner.existing(DeviceUUID(parsing: uuid), in: host.inventory(with: connection))
         let domain = try connection.domain(vm)
         let scope = try DomainPlanner.scope(config: config, live: live, domain: domain.name, isActive: domain.isActive)
-        let xml = try TemplateStore.load().hostdev(for: vgpu, options: HostdevXML.Options(display: display?.value, ramfb: ramfb?.value))
+        let xml = try TemplateStore.load().hostdev(for: vgpu, options: hostdev.xml)
         try host.executor(connection).execute(DomainPlanner.attach(vgpu, domain: domain.name, scope: scope, xml: xml))
     }
 }
@@ -79,8 +78,7 @@ struct XMLCommand: ParsableCommand {
 
     @OptionGroup var host: HostOptions
     @Argument(help: "The vGPU's UUID.") var uuid: String
-    @Option(help: "The vGPU's display (on|off).") var display: OnOff?
-    @Option(help: "A ramfb boot display (on|off).") var ramfb: OnOff?
+    @OptionGroup var hostdev: HostdevOptions
     @Flag(help: "Print libvirt's node device XML instead.") var nodedev = false
 
     func validate() throws { _ = try DeviceUUID(parsing: uuid) }
@@ -88,6 +86,6 @@ struct XMLCommand: ParsableCommand {
     func run() throws {
         let vgpu = try LifecyclePlanner.existing(DeviceUUID(parsing: uuid), in: host.inventory())
         let templates = try TemplateStore.load()
-        Console.out(try nodedev ? templates.nodedev(for: vgpu) : templates.hostdev(for: vgpu, options: HostdevXML.Options(display: display?.value, ramfb: ramfb?.value)))
+        Console.out(try nodedev ? templates.nodedev(for: vgpu) : templates.hostdev(for: vgpu, options: hostdev.xml))
     }
 }
