@@ -75,4 +75,5 @@ public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
     public func unlink(_ path: String) throws(OSError) { try base.unlink(path) }
     public func fsync(_ path: String) throws(OSError) { try base.fsync(path) }
     public func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? { try base.lock(path, wait: wait) }
+    public func unlock(_ descriptor: Int32) { base.unlock(descriptor) }
 }

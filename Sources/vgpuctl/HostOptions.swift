@@ -17,15 +17,39 @@ struct HostOptions: ParsableArguments {
         return HostPaths(root: root, sysfs: sysfsRoot ?? environment["VGPUCTL_SYSFS_ROOT"])
     }
 
-    /// The OS boundary; `VGPUCTL_FAIL_AT=N` makes its Nth mutating call fail (fault-injection in the VM tier).
-    var os: SystemCalls {
-        if let spec = ProcessInfo.processInfo.environment["VGPUCTL_FAIL_AT"], let index = Int(spec) {
-            return FaultInjectingOS(failAt: index)
-        }
+    /// The OS boundary. For the VM tier's fault and crash tests, `VGPUCTL_FAIL_AT=N` makes the Nth mutating call
+    /// fail and `VGPUCTL_KILL_AT=N` SIGKILLs the process there.
+    var os: SystemCalls { Self.os }
+
+    private static let os: SystemCalls = {
+        let environment = ProcessInfo.processInfo.environment
+        if let index = environment["VGPUCTL_FAIL_AT"].flatMap({ Int($0) }) { return FaultInjectingOS(failAt: index) }
+        if let index = environment["VGPUCTL_KILL_AT"].flatMap({ Int($0) }) { return FaultInjectingOS(failAt: index, kill: true) }
         return LiveSystemCalls()
+    }()
+
+    var definitionStore: DefinitionStore { DefinitionStore(paths: paths, os: os) }
+
+    /// sysfs plus the persistent definitions; an unreadable definition file is reported, never fatal.
+    func inventory() throws -> Inventory {
+        var inventory = try SysfsReader(paths: paths, os: os).inventory()
+        let (definitions, problems) = definitionStore.all()
+        for problem in problems { Console.error("vgpuctl: warning: \(problem)\n") }
+        inventory.definitions = definitions.sorted { ($0.parent, $0.uuid) < ($1.parent, $1.uuid) }
+        return inventory
     }
 
-    func inventory() throws -> Inventory { try SysfsReader(paths: paths, os: os).inventory() }
+    /// The placement config: `etc/vgpuctl/vgpuctl.conf` under the root (or `VGPUCTL_CONFIG`); none means one
+    /// default group with the pack policy.
+    func placementConfig() throws -> PlacementConfig {
+        let file = ProcessInfo.processInfo.environment["VGPUCTL_CONFIG"] ?? paths.configFile
+        guard os.exists(file) else { return PlacementConfig() }
+        let text: String
+        do { text = try os.read(file) } catch {
+            throw VGPUError(.host, "could not read the config file: \(error)", fix: "check its permissions")
+        }
+        return try HostConfig.parse(text, file: file)
+    }
 }
 
 /// Output options shared by every command.

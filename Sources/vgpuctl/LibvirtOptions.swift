@@ -26,16 +26,3 @@ enum OnOff: String, ExpressibleByArgument, CaseIterable {
     case on, off
     var value: Bool { self == .on }
 }
-
-extension HostOptions {
-    /// The executor wired to this host's sysfs and, when given, libvirt.
-    func executor(_ hypervisor: Hypervisor? = nil, detachTimeout: Double = 30) -> Executor {
-        Executor(runner: HostStepRunner(sysfs: SysfsWriter(paths: paths, os: os), hypervisor: hypervisor, detachTimeout: detachTimeout))
-    }
-
-    /// The inventory with domains filled in, refusing to go on without libvirt (state-changing commands must
-    /// know which domains hold which vGPU before they touch anything).
-    func inventory(with hypervisor: Hypervisor) throws -> Inventory {
-        try hypervisor.annotate(inventory())
-    }
-}

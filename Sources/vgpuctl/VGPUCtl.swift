@@ -17,16 +17,25 @@ struct VGPUCtl: ParsableCommand {
               vgpuctl remove 0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50
               vgpuctl create --type nvidia-22 --vm web01   place, create and attach in one transaction
               vgpuctl destroy --vm web01                    detach and remove all of web01's vGPUs
+              vgpuctl plan --type mdpy-vga --count 4 --policy spread   where 4 would land, changing nothing
+              vgpuctl create --type mtty-2 --persist        create and define (mdevctl's format), back after reboot
+
+            CONCURRENCY AND CRASHES:
+              State-changing commands take one host lock (/run/vgpuctl/lock; --wait SECONDS, default 60) and
+              journal multi-step operations (/var/lib/vgpuctl/journal). After a crash the next such command, or
+              'vgpuctl recover', undoes an interrupted create and finishes an interrupted destroy.
 
             ENVIRONMENT:
               VGPUCTL_SYSFS_ROOT  the directory that stands for /sys (as --sysfs-root)
               VGPUCTL_ROOT        the directory that stands for / (as --root)
               LIBVIRT_DEFAULT_URI the libvirt URI (as --connect; default qemu:///system)
               VGPUCTL_TEMPLATES_DIR  where xml-templates/ lives
+              VGPUCTL_CONFIG      the placement config file (default <root>/etc/vgpuctl/vgpuctl.conf)
 
             \(VGPUError.exitCodeHelp)
             """,
-        subcommands: [TypesCommand.self, ListCommand.self, CreateCommand.self, RemoveCommand.self,
-                      AttachCommand.self, DetachCommand.self, DestroyCommand.self, XMLCommand.self]
+        subcommands: [TypesCommand.self, ListCommand.self, PlanCommand.self, CreateCommand.self, RemoveCommand.self,
+                      DefineCommand.self, UndefineCommand.self, StartCommand.self, StopCommand.self,
+                      AttachCommand.self, DetachCommand.self, DestroyCommand.self, XMLCommand.self, RecoverCommand.self]
     )
 }

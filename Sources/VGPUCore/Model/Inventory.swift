@@ -88,14 +88,18 @@ public struct VGPU: Codable, Equatable, Sendable {
 public struct Inventory: Equatable, Sendable {
     public var parents: [Parent]
     public var vgpus: [VGPU]
+    /// Persistent definitions (mdevctl's and vgpuctl's own), whether or not the vGPU exists now.
+    public var definitions: [Definition]
 
-    public init(parents: [Parent], vgpus: [VGPU]) {
+    public init(parents: [Parent], vgpus: [VGPU], definitions: [Definition] = []) {
         self.parents = parents.sorted { $0.name < $1.name }
         self.vgpus = vgpus.sorted { ($0.parent, $0.uuid) < ($1.parent, $1.uuid) }
+        self.definitions = definitions.sorted { ($0.parent, $0.uuid) < ($1.parent, $1.uuid) }
     }
 
     public func parent(_ name: String) -> Parent? { parents.first { $0.name == name } }
     public func vgpu(_ uuid: DeviceUUID) -> VGPU? { vgpus.first { $0.uuid == uuid } }
+    public func definition(_ uuid: DeviceUUID) -> Definition? { definitions.first { $0.uuid == uuid } }
 
     /// Every type id offered anywhere, sorted: used to suggest alternatives in error messages.
     public var typeIDs: [String] { Array(Set(parents.flatMap { $0.types.map(\.id) })).sorted() }

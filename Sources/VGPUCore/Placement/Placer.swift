@@ -45,7 +45,7 @@ public struct Placer: Sendable {
             throw VGPUError(.invalidInput, "count \(request.count) is not positive", fix: "give --count 1 or more")
         }
         try checkTypeExists(request.type)
-        if let parent = request.parent { try checkParent(parent, offers: request.type) }
+        if let parent = request.parent { _ = try check(parent: parent, offers: request.type) }
         let group = try resolveGroup(request.group)
         var state = SimulatedHost(inventory: inventory)
         var placements: [Placement] = []
@@ -133,7 +133,9 @@ public struct Placer: Sendable {
         }
     }
 
-    private func checkParent(_ name: String, offers type: String) throws {
+    /// The parent, if it exists and offers the type (capacity is not checked).
+    public func check(parent name: String, offers type: String) throws -> Parent {
+        try checkTypeExists(type)
         guard let parent = inventory.parent(name) else {
             throw VGPUError(.notFound, "unknown parent '\(Validation.printable(name))'",
                             fix: "choose one of: \(inventory.parents.map(\.name).joined(separator: ", "))")
@@ -143,6 +145,7 @@ public struct Placer: Sendable {
             throw VGPUError(.invalidInput, "parent \(name) does not offer type \(type)",
                             fix: "\(type) needs a different parent: \(offering.joined(separator: ", "))")
         }
+        return parent
     }
 
     private func resolveGroup(_ name: String?) throws -> GPUGroup? {

@@ -43,13 +43,15 @@ public enum DomainPlanner {
         return Plan(operation: "detach", steps: detachSteps(uuid: vgpu.uuid, xml: xml, domain: domain, isActive: isActive))
     }
 
-    /// `destroy --vm`: detach and remove every vGPU the domain references. Finished, not undone, if interrupted.
+    /// `destroy --vm`: detach and remove every vGPU the domain references, and their definitions. Finished, not
+    /// undone, if interrupted.
     public static func destroy(domain: String, isActive: Bool, inventory: Inventory, hostdev: (VGPU) throws -> String) throws -> Plan {
         let owned = inventory.vgpus.filter { $0.domain == domain }
         var steps: [Step] = []
         for vgpu in owned {
             steps.append(contentsOf: detachSteps(uuid: vgpu.uuid, xml: try hostdev(vgpu), domain: domain, isActive: isActive))
             steps.append(LifecyclePlanner.removeStep(vgpu))
+            if let definition = inventory.definition(vgpu.uuid) { steps.append(.deleteDefinition(definition)) }
         }
         return Plan(operation: "destroy --vm \(domain)", steps: steps, recovery: .rollForward)
     }

@@ -89,6 +89,14 @@ public enum DomainXML {
         }
     }
 
+    /// The NUMA node a domain pins its memory to (`<numatune><memory nodeset='1'/>`), when it names exactly one:
+    /// placement prefers GPUs on that node.
+    public static func numaNode(in xml: String) -> Int? {
+        guard let tune = xml.firstRange(of: "<numatune"), let memory = xml[tune.upperBound...].firstRange(of: "<memory") else { return nil }
+        let element = xml[memory.lowerBound...].prefix { $0 != ">" }
+        return attribute("nodeset", in: String(element)).flatMap { Int($0) }
+    }
+
     static func hostdevs(in xml: String) -> [String] {
         var result: [String] = []
         var rest = Substring(xml)

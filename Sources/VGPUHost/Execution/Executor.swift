@@ -1,20 +1,29 @@
 import VGPUCore
 
 /// Carries out one step. The host runner dispatches to sysfs, libvirt and the definition store; tests use fakes.
+/// Every step must be idempotent: recovery may repeat the one a crash interrupted.
 public protocol StepRunner {
     func run(_ step: Step) throws
 }
 
-/// Runs every Plan the same way: steps in order, and on failure the done steps undone in reverse, so an
-/// operation either completes or leaves the host as it found it.
+/// Runs every Plan the same way: a multi-step plan is recorded in the journal first, then its steps run in
+/// order, and on failure the done steps are undone in reverse, so an operation either completes or leaves the
+/// host as it found it. If the process dies instead, the journal record lets `Recovery` do the same later.
 public struct Executor {
     public let runner: StepRunner
+    public let journal: Journal?
+    /// What the journal records as the command (the command line).
+    public let command: String
 
-    public init(runner: StepRunner) {
+    public init(runner: StepRunner, journal: Journal? = nil, command: String = "vgpuctl") {
         self.runner = runner
+        self.journal = journal
+        self.command = command
     }
 
     public func execute(_ plan: Plan) throws {
+        // A single step is atomic in the kernel or libvirt; it needs no record.
+        let record = plan.steps.count > 1 ? try journal?.begin(plan, command: command) : nil
         var done: [Step] = []
         for step in plan.steps {
             do {
@@ -22,9 +31,12 @@ public struct Executor {
                 done.append(step)
             } catch {
                 let failures = rollBack(done)
+                // An incomplete rollback keeps the record: `vgpuctl recover` retries it.
+                if failures.isEmpty, let record { try? journal?.end(record) }
                 throw Self.failure(error, at: step, undone: done.count, undoFailures: failures)
             }
         }
+        if let record { try journal?.end(record) }
     }
 
     /// Undoes `done` in reverse; returns the undo steps that failed (each with its error).

@@ -1,17 +1,22 @@
 import VGPUCore
 
-/// Runs steps against the real host through the adapters.
-public struct HostStepRunner: StepRunner {
+/// Runs steps against the real host through the adapters. Each step first checks whether it is already done
+/// (recovery repeats steps), then acts.
+public final class HostStepRunner: StepRunner {
     public let sysfs: SysfsWriter
-    /// Needed only by plans that attach or detach; nil otherwise.
-    public let hypervisor: Hypervisor?
+    public let definitions: DefinitionStore
     /// How long a live detach waits for the guest to release the device.
     public let detachTimeout: Double
+    /// Opened on first use: only plans that attach or detach need libvirt.
+    private let connect: () throws -> Hypervisor
+    private var hypervisor: Hypervisor?
 
-    public init(sysfs: SysfsWriter, hypervisor: Hypervisor? = nil, detachTimeout: Double = 30) {
+    public init(sysfs: SysfsWriter, definitions: DefinitionStore, detachTimeout: Double = 30,
+                hypervisor connect: @escaping () throws -> Hypervisor) {
         self.sysfs = sysfs
-        self.hypervisor = hypervisor
+        self.definitions = definitions
         self.detachTimeout = detachTimeout
+        self.connect = connect
     }
 
     public func run(_ step: Step) throws {
@@ -20,15 +25,33 @@ public struct HostStepRunner: StepRunner {
         case let .removeMdev(uuid, _, _): try sysfs.removeMdev(uuid)
         case let .assignVF(vf, type, uuid): try sysfs.assignVF(vf, type: type, uuid: uuid)
         case let .releaseVF(vf, _, uuid): try sysfs.releaseVF(vf, uuid: uuid)
-        case let .attachHostdev(domain, _, xml, scope): try libvirt(step).attach(xml, to: domain, scope: scope)
-        case let .detachHostdev(domain, _, xml, scope): try libvirt(step).detach(xml, from: domain, scope: scope, timeout: detachTimeout)
-        case .writeDefinition, .deleteDefinition:
-            throw VGPUError(.internalError, "\(step.summary): not supported by this runner")
+        case let .attachHostdev(domain, _, xml, scope):
+            let libvirt = try hypervisorOnce()
+            if try references(libvirt, domain: domain, scope: scope, xml: xml) != false { return }
+            try libvirt.attach(xml, to: domain, scope: scope)
+        case let .detachHostdev(domain, _, xml, scope):
+            let libvirt = try hypervisorOnce()
+            if try references(libvirt, domain: domain, scope: scope, xml: xml) != true { return }
+            try libvirt.detach(xml, from: domain, scope: scope, timeout: detachTimeout)
+        case let .writeDefinition(definition): try definitions.write(definition)
+        case let .deleteDefinition(definition): try definitions.delete(definition)
         }
     }
 
-    private func libvirt(_ step: Step) throws -> Hypervisor {
-        guard let hypervisor else { throw VGPUError(.internalError, "\(step.summary): no libvirt connection") }
-        return hypervisor
+    /// Whether the domain's definition (config) or running state (live) already references the device of `xml`;
+    /// nil when the domain does not run and the scope is live (nothing to attach to or detach from).
+    private func references(_ libvirt: Hypervisor, domain: String, scope: AttachScope, xml: String) throws -> Bool? {
+        if scope == .live, try !libvirt.domain(domain).isActive { return nil }
+        let document = try libvirt.xml(of: domain, inactive: scope == .config)
+        let uuids = Set(DomainXML.mdevUUIDs(in: document)), addresses = Set(DomainXML.pciAddresses(in: document))
+        return DomainXML.mdevUUIDs(in: xml).contains(where: uuids.contains)
+            || DomainXML.pciAddresses(in: xml).contains(where: addresses.contains)
+    }
+
+    private func hypervisorOnce() throws -> Hypervisor {
+        if let hypervisor { return hypervisor }
+        let opened = try connect()
+        hypervisor = opened
+        return opened
     }
 }

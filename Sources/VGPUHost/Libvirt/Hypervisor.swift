@@ -46,10 +46,11 @@ extension Hypervisor {
     /// The inventory with each vGPU's `domain` filled in.
     public func annotate(_ inventory: Inventory) throws -> Inventory {
         let (mdevs, pci, _) = try usage()
-        var vgpus = inventory.vgpus
-        for index in vgpus.indices {
-            vgpus[index].domain = mdevs[vgpus[index].uuid] ?? vgpus[index].pciAddress.flatMap { pci[$0] }
+        var annotated = inventory
+        for index in annotated.vgpus.indices {
+            let vgpu = annotated.vgpus[index]
+            annotated.vgpus[index].domain = mdevs[vgpu.uuid] ?? vgpu.pciAddress.flatMap { pci[$0] }
         }
-        return Inventory(parents: inventory.parents, vgpus: vgpus)
+        return annotated
     }
 }

@@ -2,8 +2,9 @@
 import Glibc
 #endif
 
-/// Wraps another `SystemCalls`, records every call, and fails the Nth counted one with the given errno.
-/// Tests use it to drive every rollback path; `VGPUCTL_FAIL_AT=N` turns it on in the binary (VM tier).
+/// Wraps another `SystemCalls`, records every call, and fails the Nth counted one with the given errno, or
+/// kills the process there (SIGKILL, as `kill -9` would, before the call takes effect). Tests use it to drive
+/// every rollback path; `VGPUCTL_FAIL_AT=N` / `VGPUCTL_KILL_AT=N` turn it on in the binary (VM tier).
 public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
     public struct Call: Equatable, Sendable, CustomStringConvertible {
         public let operation: OSOperation
@@ -18,6 +19,7 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
     private let base: SystemCalls
     private let failAt: Int?
     private let failWith: Int32
+    private let kill: Bool
     private let counts: (OSOperation) -> Bool
     private let mutex = Mutex()
     private var counted = 0
@@ -26,11 +28,13 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
     /// - Parameters:
     ///   - failAt: the 1-based index, among counted calls, of the one that fails (nil: never fail, only trace).
     ///   - counting: which operations count; mutating ones by default.
-    public init(_ base: SystemCalls = LiveSystemCalls(), failAt: Int? = nil, errno: Int32 = EIO,
+    ///   - kill: SIGKILL the process at that call instead of failing it.
+    public init(_ base: SystemCalls = LiveSystemCalls(), failAt: Int? = nil, errno: Int32 = EIO, kill: Bool = false,
                 counting: @escaping @Sendable (OSOperation) -> Bool = { $0.mutates }) {
         self.base = base
         self.failAt = failAt
         self.failWith = errno
+        self.kill = kill
         self.counts = counting
     }
 
@@ -46,6 +50,7 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
             counted += 1
             return counted == failAt
         }
+        if shouldFail && kill { raise(SIGKILL) }
         if shouldFail { throw OSError(operation, path, errno: failWith) }
     }
 
@@ -63,4 +68,5 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
     public func unlink(_ path: String) throws(OSError) { try enter(.unlink, path); try base.unlink(path) }
     public func fsync(_ path: String) throws(OSError) { try enter(.fsync, path); try base.fsync(path) }
     public func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? { try enter(.lock, path); return try base.lock(path, wait: wait) }
+    public func unlock(_ descriptor: Int32) { base.unlock(descriptor) }
 }

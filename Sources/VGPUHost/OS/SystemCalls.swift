@@ -54,6 +54,8 @@ public protocol SystemCalls: Sendable {
     /// Opens (creating) `path` and takes an exclusive flock; returns the fd, or nil when `wait` is false and
     /// another process holds it. Closing the fd (or dying) releases it.
     func lock(_ path: String, wait: Bool) throws(OSError) -> Int32?
+    /// Closes a descriptor `lock` returned, releasing the lock.
+    func unlock(_ descriptor: Int32)
 }
 
 extension SystemCalls {
@@ -167,6 +169,8 @@ public struct LiveSystemCalls: SystemCalls {
         }
         return fd
     }
+
+    public func unlock(_ descriptor: Int32) { close(descriptor) }
 
     private func writeAll(_ fd: Int32, _ contents: String, path: String, operation: OSOperation) throws(OSError) {
         let bytes = Array(contents.utf8)

@@ -21,12 +21,16 @@ public struct SysfsWriter: Sendable {
 
     public func devicePath(_ uuid: DeviceUUID) -> String { Paths.join(paths.mdevDevices, uuid.text) }
 
+    /// Creates an mdev. One that exists already with this type on this parent counts as created: recovery may
+    /// repeat this step (planners never reuse a UUID that exists).
     public func createMdev(_ uuid: DeviceUUID, parent: String, type: String) throws {
         let path = createPath(parent: parent, type: type)
         do {
             try os.write(path, uuid.text)
         } catch {
             switch error.errno {
+            case EEXIST where isMdev(uuid, parent: parent, type: type):
+                return
             case EEXIST:
                 throw VGPUError(.invalidInput, "the kernel refused UUID \(uuid) on \(parent): a device with it exists (\(path))",
                                 fix: "choose another UUID, or omit --uuid")
@@ -37,6 +41,11 @@ public struct SysfsWriter: Sendable {
                 throw Self.hostError(error, doing: "create \(type) vGPU \(uuid) on \(parent)")
             }
         }
+    }
+
+    func isMdev(_ uuid: DeviceUUID, parent: String, type: String) -> Bool {
+        guard let target = try? os.readLink(Paths.join(devicePath(uuid), "mdev_type")) else { return false }
+        return Paths.basename(target) == type && Paths.basename(Paths.dirname(Paths.dirname(target))) == parent
     }
 
     /// Removes an mdev. Removing one that is already gone succeeds: recovery may repeat this step.
@@ -56,6 +65,8 @@ public struct SysfsWriter: Sendable {
         let path = Paths.join(paths.pciDevices, "\(address)/nvidia/current_vgpu_type")
         do {
             try records.record(uuid, forVF: address)
+            // Already this type (recovery repeating the step): writing again would be refused as busy.
+            if let current = try? os.read(path), Int(current.trimmingTrailingWhitespace) == number { return }
             try os.write(path, String(number))
         } catch {
             try? records.forget(vf: address)

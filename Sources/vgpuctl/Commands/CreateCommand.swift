@@ -5,34 +5,41 @@ import VGPUHost
 struct CreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
-        abstract: "Create a vGPU of a type, on a parent with a free instance; with --vm, attach it to a domain.",
+        abstract: "Create vGPUs of a type where the placement policy puts them; with --vm, attach them to a domain.",
         discussion: """
-            Without --parent, the placement policy picks the parent (see 'vgpuctl plan'). Prints the new vGPU's UUID.
-            With --vm the vGPU is attached to the domain's definition and, if the domain runs, to the running domain
-            (--config or --live narrow that). It is one transaction: if any step fails, everything already done is
-            undone. Nothing is written unless every check passes.
+            Without --parent, the placer picks the parent (see 'vgpuctl plan', which shows the same choice without
+            acting). Prints each new vGPU's UUID. With --persist each vGPU also gets a definition (mdevctl's format),
+            so it comes back after a reboot. With --vm the vGPUs are attached to the domain's definition and, if the
+            domain runs, to the running domain (--config or --live narrow that); placement prefers GPUs on the NUMA
+            node the domain's <numatune> names.
+            It is one transaction: if any step fails, everything already done is undone; if the process dies,
+            the next vgpuctl command (or 'vgpuctl recover') undoes it. Nothing is written unless every check passes.
 
             EXAMPLES:
               vgpuctl create --type nvidia-222
+              vgpuctl create --type mdpy-vga --count 2 --policy spread --persist
               vgpuctl create --type nvidia-22 --vm web01 --display on
             """
     )
 
     @OptionGroup var host: HostOptions
     @OptionGroup var output: OutputOptions
-    @OptionGroup var libvirt: LibvirtOptions
-    @Option(help: "The vGPU type id, as 'vgpuctl types' lists it (e.g. nvidia-222, mdpy-vga).") var type: String
-    @Option(help: "The parent (mdev parent or VF address) to create it on.") var parent: String?
-    @Option(help: "Use this UUID instead of a generated one.") var uuid: String?
-    @Option(help: "Attach the new vGPU to this libvirt domain (name or UUID).") var vm: String?
+    @OptionGroup var lock: LockOptions
+    @OptionGroup var placement: PlacementOptions
+    @Option(help: "Use this UUID instead of a generated one (with --count 1 only).") var uuid: String?
+    @Flag(help: "Also define the vGPUs (start auto), so they are created again at boot.") var persist = false
+    @Option(help: "Attach the new vGPUs to this libvirt domain (name or UUID).") var vm: String?
     @Flag(help: "With --vm: change only the domain's persistent definition.") var config = false
     @Flag(help: "With --vm: change only the running domain.") var live = false
+    @OptionGroup var libvirt: LibvirtOptions
     @OptionGroup(title: "With --vm") var hostdev: HostdevOptions
 
     func validate() throws {
-        _ = try Validation.typeName(type)
-        if let parent { _ = try Validation.parentName(parent) }
+        try placement.check()
         if let uuid { _ = try DeviceUUID(parsing: uuid) }
+        if uuid != nil && placement.count != 1 {
+            throw VGPUError(.invalidInput, "--uuid names one vGPU, but --count is \(placement.count)", fix: "drop --uuid or --count")
+        }
         if let vm { _ = try Validation.domainName(vm) }
         if vm == nil && (config || live || hostdev.isSet) {
             throw VGPUError(.invalidInput, "--config, --live, --display and --ramfb need --vm", fix: "add --vm DOMAIN")
@@ -40,31 +47,34 @@ struct CreateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let request = PlacementRequest(type: type, count: 1, parent: parent)
-        let chosenUUID = try uuid.map(DeviceUUID.init(parsing:)) ?? LibUUID.random()
-        let placement: Placement
+        let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
+        let uuids = try uuid.map { [try DeviceUUID(parsing: $0)] } ?? (0..<placement.count).map { _ in LibUUID.random() }
+        let placements: [Placement]
+        var plan: Plan
         if let vm {
-            let connection = try libvirt.open()
-            let inventory = try host.inventory(with: connection)
+            let connection = try session.libvirt()
+            let inventory = try session.inventory(domains: true)
             let domain = try connection.domain(vm)
             let scope = try DomainPlanner.scope(config: config, live: live, domain: domain.name, isActive: domain.isActive)
-            let (placements, _) = try LifecyclePlanner.create(request, uuids: [chosenUUID], inventory: inventory)
+            let request = placement.request(numaNode: DomainXML.numaNode(in: try connection.xml(of: domain.name, inactive: true)))
+            (placements, _) = try LifecyclePlanner.create(request, uuids: uuids, inventory: inventory, config: host.placementConfig())
             let templates = try TemplateStore.load()
-            let plan = try DomainPlanner.createAndAttach(placements, uuids: [chosenUUID], domain: domain.name, scope: scope) {
+            plan = try DomainPlanner.createAndAttach(placements, uuids: uuids, domain: domain.name, scope: scope) {
                 try templates.hostdev(for: $0, options: hostdev.xml)
             }
-            try host.executor(connection, detachTimeout: libvirt.detachTimeout).execute(plan)
-            placement = placements[0]
         } else {
-            let (placements, plan) = try LifecyclePlanner.create(request, uuids: [chosenUUID], inventory: host.inventory())
-            try host.executor().execute(plan)
-            placement = placements[0]
+            (placements, plan) = try LifecyclePlanner.create(placement.request(), uuids: uuids,
+                                                             inventory: session.inventory(domains: false), config: host.placementConfig())
         }
+        if persist { plan = DefinitionPlanner.persisting(plan, start: .auto) }
+        try session.execute(plan)
         if output.json {
-            return try JSONOutput.print(CreatedVGPU(uuid: chosenUUID, parent: placement.parent, gpu: placement.gpu,
-                                                    type: placement.type, reason: placement.reason, domain: vm))
+            return try JSONOutput.print(zip(uuids, placements).map { uuid, placement in
+                CreatedVGPU(uuid: uuid, parent: placement.parent, gpu: placement.gpu, type: placement.type,
+                            reason: placement.reason, domain: vm, defined: persist)
+            })
         }
-        Console.out(chosenUUID.text + "\n")
+        Console.out(uuids.map { $0.text + "\n" }.joined())
     }
 }
 
@@ -75,4 +85,29 @@ struct CreatedVGPU: Encodable {
     let type: String
     let reason: String
     let domain: String?
+    let defined: Bool
 }
+
+/// What to place and where: shared by create and plan, which use the same placer.
+struct PlacementOptions: ParsableArguments {
+    @Option(help: "The vGPU type id, as 'vgpuctl types' lists it (e.g. nvidia-222, mdpy-vga).") var type: String
+    @Option(help: "How many vGPUs.") var count = 1
+    @Option(help: "Place only on this parent (mdev parent or VF address).") var parent: String?
+    @Option(help: "Place only on GPUs of this group (from the config file).") var group: String?
+    @Option(help: "Override the group's policy: pack (fill one GPU first) or spread (one per GPU in turn).") var policy: PlacementPolicy?
+
+    func check() throws {
+        _ = try Validation.typeName(type)
+        if let parent { _ = try Validation.parentName(parent) }
+        if let group { _ = try Validation.pathComponent(group, what: "group", fix: "use a group from the config file") }
+        guard (1...4096).contains(count) else {
+            throw VGPUError(.invalidInput, "--count \(count) is out of range", fix: "give a count from 1 to 4096")
+        }
+    }
+
+    func request(numaNode: Int? = nil) -> PlacementRequest {
+        PlacementRequest(type: type, count: count, parent: parent, group: group, policy: policy, numaNode: numaNode)
+    }
+}
+
+extension PlacementPolicy: ExpressibleByArgument {}

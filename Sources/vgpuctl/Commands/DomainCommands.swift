@@ -7,6 +7,7 @@ struct AttachCommand: ParsableCommand {
         commandName: "attach", abstract: "Attach an existing vGPU to a libvirt domain (definition, and running domain if it runs).")
 
     @OptionGroup var host: HostOptions
+    @OptionGroup var lock: LockOptions
     @OptionGroup var libvirt: LibvirtOptions
     @Argument(help: "The vGPU's UUID.") var uuid: String
     @Option(help: "The domain (name or UUID).") var vm: String
@@ -20,12 +21,12 @@ struct AttachCommand: ParsableCommand {
     }
 
     func run() throws {
-        let connection = try libvirt.open()
-        let vgpu = try LifecyclePlanner.existing(DeviceUUID(parsing: uuid), in: host.inventory(with: connection))
-        let domain = try connection.domain(vm)
+        let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
+        let vgpu = try LifecyclePlanner.existing(DeviceUUID(parsing: uuid), in: session.inventory(domains: true))
+        let domain = try session.libvirt().domain(vm)
         let scope = try DomainPlanner.scope(config: config, live: live, domain: domain.name, isActive: domain.isActive)
         let xml = try TemplateStore.load().hostdev(for: vgpu, options: hostdev.xml)
-        try host.executor(connection).execute(DomainPlanner.attach(vgpu, domain: domain.name, scope: scope, xml: xml))
+        try session.execute(DomainPlanner.attach(vgpu, domain: domain.name, scope: scope, xml: xml))
     }
 }
 
@@ -36,39 +37,42 @@ struct DetachCommand: ParsableCommand {
         discussion: "A live detach completes only when the guest answers the ACPI unplug request. If it has not after --detach-timeout seconds, nothing is changed and the command fails (exit 5).")
 
     @OptionGroup var host: HostOptions
+    @OptionGroup var lock: LockOptions
     @OptionGroup var libvirt: LibvirtOptions
     @Argument(help: "The vGPU's UUID.") var uuid: String
 
     func validate() throws { _ = try DeviceUUID(parsing: uuid) }
 
     func run() throws {
-        let connection = try libvirt.open()
-        let vgpu = try LifecyclePlanner.existing(DeviceUUID(parsing: uuid), in: host.inventory(with: connection))
-        let isActive = try vgpu.domain.map { try connection.domain($0).isActive } ?? false
+        let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
+        let vgpu = try LifecyclePlanner.existing(DeviceUUID(parsing: uuid), in: session.inventory(domains: true))
+        let isActive = try vgpu.domain.map { try session.libvirt().domain($0).isActive } ?? false
         let xml = try TemplateStore.load().hostdev(for: vgpu)
-        try host.executor(connection, detachTimeout: libvirt.detachTimeout).execute(DomainPlanner.detach(vgpu, isActive: isActive, xml: xml))
+        try session.execute(DomainPlanner.detach(vgpu, isActive: isActive, xml: xml))
     }
 }
 
 struct DestroyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "destroy", abstract: "Detach and remove every vGPU of a domain.")
+        commandName: "destroy", abstract: "Detach and remove every vGPU of a domain, and their definitions.",
+        discussion: "If interrupted, the next vgpuctl command (or 'vgpuctl recover') finishes it.")
 
     @OptionGroup var host: HostOptions
+    @OptionGroup var lock: LockOptions
     @OptionGroup var libvirt: LibvirtOptions
     @Option(help: "The domain (name or UUID).") var vm: String
 
     func validate() throws { _ = try Validation.domainName(vm) }
 
     func run() throws {
-        let connection = try libvirt.open()
-        let inventory = try host.inventory(with: connection)
-        let domain = try connection.domain(vm)
+        let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
+        let inventory = try session.inventory(domains: true)
+        let domain = try session.libvirt().domain(vm)
         let templates = try TemplateStore.load()
         let plan = try DomainPlanner.destroy(domain: domain.name, isActive: domain.isActive, inventory: inventory) {
             try templates.hostdev(for: $0)
         }
-        try host.executor(connection, detachTimeout: libvirt.detachTimeout).execute(plan)
+        try session.execute(plan)
     }
 }
 

@@ -4,23 +4,26 @@ import VGPUHost
 
 struct RemoveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "remove", abstract: "Remove a vGPU.",
+        commandName: "remove", abstract: "Remove a vGPU, and its definition if it has one.",
         discussion: """
-            A vGPU that a libvirt domain references is refused (exit 5) with the domain's name: the kernel would
-            block the remove until QEMU lets go. Detach it first, or use 'vgpuctl destroy --vm DOMAIN'.
+            A vGPU that a libvirt domain references, or that a process (QEMU) holds open, is refused (exit 5) with
+            the domain's name or the process: the kernel would block the remove until QEMU lets go. Detach it first,
+            or use 'vgpuctl destroy --vm DOMAIN'. To remove a vGPU but keep its definition, use 'vgpuctl stop'.
             """)
 
     @OptionGroup var host: HostOptions
+    @OptionGroup var lock: LockOptions
     @OptionGroup var libvirt: LibvirtOptions
     @Argument(help: "The vGPU's UUID, as 'vgpuctl list' shows it.") var uuid: String
 
     func validate() throws { _ = try DeviceUUID(parsing: uuid) }
 
     func run() throws {
-        var inventory = try host.inventory()
-        do { inventory = try libvirt.open().annotate(inventory) } catch let error as VGPUError where error.message.hasPrefix("could not connect") {
-            // A host without libvirt has no domain to hold the vGPU.
-        }
-        try host.executor().execute(LifecyclePlanner.remove(try DeviceUUID(parsing: uuid), inventory: inventory))
+        let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
+        let inventory = try session.inventory(domains: false)
+        let id = try DeviceUUID(parsing: uuid)
+        let plan = try DefinitionPlanner.remove(id, inventory: inventory)
+        try session.refuseIfHeld(id, in: inventory)
+        try session.execute(plan)
     }
 }

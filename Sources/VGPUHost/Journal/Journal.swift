@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import VGPUCore
+
+/// The intent log. A multi-step plan is written here, durably, before its first step and deleted after its
+/// last (or after a complete rollback). A record left behind means the process died mid-way; `Recovery`
+/// completes or undoes it. Records live in `/var/lib/vgpuctl/journal/<id>.json` (survives reboots: a
+/// definition written before a crash must be undone after the reboot too).
+public struct Journal: Sendable {
+    public struct Record: Codable, Equatable, Sendable {
+        public var id: String
+        public var pid: Int32
+        /// Seconds since the epoch.
+        public var started: Int
+        /// The command line, for humans reading `vgpuctl recover`'s report.
+        public var command: String
+        public var plan: Plan
+    }
+
+    public let paths: HostPaths
+    public let os: SystemCalls
+
+    public init(paths: HostPaths, os: SystemCalls) {
+        self.paths = paths
+        self.os = os
+    }
+
+    var directory: String { Paths.join(paths.stateDirectory, "journal") }
+    func path(of id: String) -> String { Paths.join(directory, id + ".json") }
+
+    public func begin(_ plan: Plan, command: String) throws -> Record {
+        let record = Record(id: LibUUID.random().text, pid: getpid(), started: Int(time(nil)), command: command, plan: plan)
+        do {
+            try os.replaceAtomically(path(of: record.id), with: String(decoding: try JSONEncoder().encode(record), as: UTF8.self))
+        } catch let error as OSError {
+            throw VGPUError(.host, "could not record the operation in the journal before starting it: \(error)",
+                            fix: "check that \(directory) is writable (run as root); nothing was changed")
+        }
+        return record
+    }
+
+    public func end(_ record: Record) throws {
+        do {
+            try os.removeDurably(path(of: record.id))
+        } catch {
+            throw VGPUError(.host, "'\(record.command)' finished, but its journal record could not be deleted: \(error)",
+                            fix: "run 'vgpuctl recover' once \(directory) is writable: it will \(record.plan.recovery == .rollBack ? "undo" : "finish") the operation")
+        }
+    }
+
+    /// Interrupted operations, oldest first. An unreadable record is an error: guessing would be worse.
+    public func pending() throws -> [Record] {
+        guard os.exists(directory) else { return [] }
+        let names: [String]
+        do { names = try os.list(directory) } catch {
+            throw VGPUError(.host, "could not read the journal: \(error)", fix: "run as root")
+        }
+        var records: [Record] = []
+        for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
+            let file = Paths.join(directory, name)
+            do {
+                records.append(try JSONDecoder().decode(Record.self, from: Data(os.read(file).utf8)))
+            } catch {
+                throw VGPUError(.interrupted, "the journal record \(file) cannot be read: \(error)",
+                                fix: "inspect it and the host ('vgpuctl list'), then delete the file by hand")
+            }
+        }
+        return records.sorted { ($0.started, $0.id) < ($1.started, $1.id) }
+    }
+}

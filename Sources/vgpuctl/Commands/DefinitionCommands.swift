@@ -1,0 +1,120 @@
+import ArgumentParser
+import VGPUCore
+import VGPUHost
+
+struct DefineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "define",
+        abstract: "Define a vGPU persistently (mdevctl's format) without creating it; 'vgpuctl start' creates it.",
+        discussion: """
+            mdev definitions go to /etc/mdevctl.d/<parent>/<uuid>, so 'mdevctl list -d' shows them and mdevctl can
+            start them; vendor-specific VFIO definitions go to /var/lib/vgpuctl/definitions/<vf>/<uuid>. With
+            --auto (the default) the vGPU is created whenever its parent appears (at boot). Given the UUID of a vGPU
+            that exists, define makes that vGPU persistent. Prints the UUID.
+
+            EXAMPLES:
+              vgpuctl define --type mtty-2 --parent mtty
+              vgpuctl define --type nvidia-1414 --manual --uuid 0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50
+            """)
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var lock: LockOptions
+    @Option(help: "The vGPU type id.") var type: String
+    @Option(help: "The parent (without it, the placer picks one that has room now).") var parent: String?
+    @Option(help: "Use this UUID instead of a generated one.") var uuid: String?
+    @Flag(exclusivity: .exclusive, help: "auto: created when the parent appears (default); manual: only by 'start'.")
+    var start: StartFlag = .auto
+
+    func validate() throws {
+        _ = try Validation.typeName(type)
+        if let parent { _ = try Validation.parentName(parent) }
+        if let uuid { _ = try DeviceUUID(parsing: uuid) }
+    }
+
+    func run() throws {
+        let session = try HostSession(host: host, lock: lock)
+        let id = try uuid.map(DeviceUUID.init(parsing:)) ?? LibUUID.random()
+        let (_, plan) = try DefinitionPlanner.define(type: type, parent: parent, uuid: id, start: start.value,
+                                                     inventory: session.inventory(domains: false), config: host.placementConfig())
+        try session.execute(plan)
+        Console.out(id.text + "\n")
+    }
+}
+
+enum StartFlag: String, EnumerableFlag {
+    case auto, manual
+    var value: Definition.Start { self == .auto ? .auto : .manual }
+}
+
+/// undefine, start and stop: one UUID in, one plan out.
+protocol DefinitionAction: ParsableCommand {
+    var host: HostOptions { get }
+    var lock: LockOptions { get }
+    var uuid: String { get }
+    func plan(_ uuid: DeviceUUID, _ inventory: Inventory, _ session: HostSession) throws -> Plan
+}
+
+extension DefinitionAction {
+    func validate() throws { _ = try DeviceUUID(parsing: uuid) }
+
+    func run() throws {
+        let session = try HostSession(host: host, lock: lock)
+        let id = try DeviceUUID(parsing: uuid)
+        try session.execute(plan(id, try session.inventory(domains: false), session))
+    }
+}
+
+struct UndefineCommand: DefinitionAction {
+    static let configuration = CommandConfiguration(
+        commandName: "undefine", abstract: "Delete a vGPU's definition; a running vGPU keeps running.")
+    @OptionGroup var host: HostOptions
+    @OptionGroup var lock: LockOptions
+    @Argument(help: "The vGPU's UUID.") var uuid: String
+    func plan(_ uuid: DeviceUUID, _ inventory: Inventory, _ session: HostSession) throws -> Plan {
+        try DefinitionPlanner.undefine(uuid, inventory: inventory)
+    }
+}
+
+struct StartCommand: DefinitionAction {
+    static let configuration = CommandConfiguration(
+        commandName: "start", abstract: "Create the vGPU a definition describes (vgpuctl's or mdevctl's).")
+    @OptionGroup var host: HostOptions
+    @OptionGroup var lock: LockOptions
+    @Argument(help: "The vGPU's UUID, as 'vgpuctl list --defined' shows it.") var uuid: String
+    func plan(_ uuid: DeviceUUID, _ inventory: Inventory, _ session: HostSession) throws -> Plan {
+        try DefinitionPlanner.start(uuid, inventory: inventory)
+    }
+}
+
+struct StopCommand: DefinitionAction {
+    static let configuration = CommandConfiguration(
+        commandName: "stop", abstract: "Remove a defined vGPU and keep its definition (refused while a domain uses it).")
+    @OptionGroup var host: HostOptions
+    @OptionGroup var lock: LockOptions
+    @Argument(help: "The vGPU's UUID.") var uuid: String
+    func plan(_ uuid: DeviceUUID, _ inventory: Inventory, _ session: HostSession) throws -> Plan {
+        let plan = try DefinitionPlanner.stop(uuid, inventory: inventory)
+        try session.refuseIfHeld(uuid, in: inventory)
+        return plan
+    }
+}
+
+struct RecoverCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recover",
+        abstract: "Complete or undo operations a crash interrupted (every state-changing command does this first).",
+        discussion: """
+            Each multi-step operation is recorded in /var/lib/vgpuctl/journal before it starts. An interrupted
+            create (with --persist or --vm) or attach is undone; an interrupted destroy, detach or remove is
+            finished. Prints what it did; exit 7 if an operation could not be recovered (the message says why).
+            """)
+    @OptionGroup var host: HostOptions
+    @OptionGroup var lock: LockOptions
+    @OptionGroup var libvirt: LibvirtOptions
+
+    func run() throws {
+        // The session recovers as it starts (and reports each operation on stderr).
+        let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
+        Console.out(session.recovered.isEmpty ? "nothing to recover\n" : "recovered \(session.recovered.count) interrupted operation(s)\n")
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import VGPUCore
+import VGPUHost
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show where vGPUs would land, and why, without changing anything.",
+        discussion: """
+            Uses the same placer as 'create': GPU groups, policies, reserved types and per-GPU homogeneity from
+            /etc/vgpuctl/vgpuctl.conf (see README.md). The unit of placement is the physical GPU: the VFs of one
+            SR-IOV GPU count as one. Refuses (non-zero exit, with reasons) when the vGPUs would not all fit.
+            Read-only: never waits for the host lock.
+
+            EXAMPLES:
+              vgpuctl plan --type nvidia-1414 --count 8 --policy spread
+              vgpuctl plan --type mdpy-vga --count 2 --group lab --json
+            """)
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var placement: PlacementOptions
+
+    func validate() throws { try placement.check() }
+
+    func run() throws {
+        let placements = try Placer(inventory: host.inventory(), config: host.placementConfig()).place(placement.request())
+        if output.json { return try JSONOutput.print(placements) }
+        var table = Table("#", "PARENT", "GPU", "WHY")
+        for (index, chosen) in placements.enumerated() {
+            table.add(String(index + 1), chosen.parent, chosen.gpu, chosen.reason)
+        }
+        Console.out(table.render() + "\n")
+    }
+}
