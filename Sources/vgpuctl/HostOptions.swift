@@ -24,7 +24,7 @@ struct HostOptions: ParsableArguments {
     private static let os: SystemCalls = {
         let environment = ProcessInfo.processInfo.environment
         if let index = environment["VGPUCTL_FAIL_AT"].flatMap({ Int($0) }) { return FaultInjectingOS(failAt: index) }
-        if let index = environment["VGPUCTL_KILL_AT"].flatMap({ Int($0) }) { return FaultInjectingOS(failAt: index, kill: true) }
+        if let index = environment["VGPUCTL_KILL_AT"].flatMap({ Int($0) }) { return FaultInjectingOS(failAt: index, mode: .kill) }
         return LiveSystemCalls()
     }()
 

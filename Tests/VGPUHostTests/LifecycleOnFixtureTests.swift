@@ -8,7 +8,7 @@ import VGPUHost
 /// plays the kernel, and with `FaultInjectingOS` failing every possible call in turn.
 @Suite struct LifecycleOnFixtureTests {
     func execute(_ plan: Plan, on host: TestHost, os: SystemCalls) throws {
-        try Executor(runner: HostStepRunner(sysfs: SysfsWriter(paths: host.paths, os: os))).execute(plan)
+        try Executor(runner: host.runner(os), journal: host.journal(os)).execute(plan)
     }
 
     @Test func createWritesTheUUIDToTheTypesCreateFileAndRemoveUndoesIt() throws {
@@ -46,21 +46,24 @@ import VGPUHost
         }
     }
 
-    /// A three-vGPU create, failed at each of its calls in turn: every failure leaves the tree as it was.
+    /// A three-vGPU create, failed at each of its calls in turn (journal included): every failure leaves the
+    /// tree as it was, and a recovery afterwards finds nothing to do.
     @Test func everyFailurePointOfAMultiStepCreateRollsBackCompletely() throws {
         let probe = try TestHost()
         let counter = FaultInjectingOS(SimulatedKernel(tree: probe.tree))
         let request = PlacementRequest(type: "mtty-1", count: 3)
         try execute(LifecyclePlanner.create(request, uuids: (0..<3).map { _ in LibUUID.random() }, inventory: probe.inventory()).plan, on: probe, os: counter)
-        #expect(counter.countedCalls == 3)
+        #expect(counter.calls.filter { $0.operation == .write }.count == 3, "three sysfs writes")
+        #expect(counter.countedCalls > 3, "plus the journal record's")
 
         for failAt in 1...counter.countedCalls {
             let host = try TestHost()
             let before = host.snapshot()
             let os = FaultInjectingOS(SimulatedKernel(tree: host.tree), failAt: failAt)
-            let plan = try LifecyclePlanner.create(request, uuids: (0..<3).map { _ in LibUUID.random() }, inventory: host.inventory()).plan
+            let plan = try LifecyclePlanner.create(request, uuids: (0..<3).map { _ in LibUUID.random() }, inventory: host.inventory())
+                .plan
             let error = #expect(throws: VGPUError.self) { try execute(plan, on: host, os: os) }
-            #expect(error?.message.contains(failAt == 1 ? "failed" : "rolled back") == true, "fail at \(failAt): \(error?.message ?? "")")
+            #expect(error?.message.contains("Input/output error") == true, "fail at \(failAt): \(error?.message ?? "")")
             #expect(changes(before, host.snapshot()) == [], "fail at \(failAt)")
         }
     }
@@ -81,8 +84,7 @@ import VGPUHost
             let before = host.snapshot()
             let error = #expect(throws: VGPUError.self) { try execute(plan, on: host, os: FaultInjectingOS(failAt: failAt)) }
             #expect(error?.kind == .host)
-            let after = host.snapshot().filter { !$0.key.hasPrefix("run") || $0.value != "<dir>" }
-            #expect(changes(before, after) == [], "fail at \(failAt) of \(counter.countedCalls)")
+            #expect(changes(before, host.snapshot()) == [], "fail at \(failAt) of \(counter.countedCalls)")
         }
 
         try execute(try LifecyclePlanner.remove(id, inventory: listed), on: probe, os: LiveSystemCalls())

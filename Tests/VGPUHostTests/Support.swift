@@ -15,25 +15,41 @@ struct TestHost {
     }
 
     func reader(_ os: SystemCalls = LiveSystemCalls()) -> SysfsReader { SysfsReader(paths: paths, os: os) }
-    func inventory(_ os: SystemCalls = LiveSystemCalls()) throws -> Inventory { try reader(os).inventory() }
+    func inventory(_ os: SystemCalls = LiveSystemCalls()) throws -> Inventory {
+        var inventory = try reader(os).inventory()
+        inventory.definitions = DefinitionStore(paths: paths, os: os).all().definitions
+        return inventory
+    }
+
+    /// The host runner on this tree; libvirt steps go to `hypervisor` (none: they fail).
+    func runner(_ os: SystemCalls, hypervisor: Hypervisor? = nil) -> HostStepRunner {
+        HostStepRunner(sysfs: SysfsWriter(paths: paths, os: os), definitions: DefinitionStore(paths: paths, os: os), detachTimeout: 1) {
+            guard let hypervisor else { throw VGPUError(.libvirt, "no libvirt in this test") }
+            return hypervisor
+        }
+    }
+
+    func journal(_ os: SystemCalls) -> Journal { Journal(paths: paths, os: os) }
 
     func contents(_ relative: String) -> String? {
         try? String(contentsOfFile: root + "/" + relative, encoding: .utf8)
     }
 
     /// Every regular file and link under the root with its content (or link target): a whole-tree snapshot to
-    /// prove that a failed operation changed nothing.
+    /// prove that a failed operation changed nothing. Directories are left out (an empty one changes nothing).
     func snapshot() -> [String: String] {
         var result: [String: String] = [:]
         let files = FileManager.default
         guard let walker = files.enumerator(atPath: root) else { return result }
         while let relative = walker.nextObject() as? String {
+            // The libvirt stand-in's own temporaries: real libvirt keeps its files consistent itself.
+            if relative.hasPrefix("libvirt/.") { continue }
             let full = root + "/" + relative
             if let target = try? files.destinationOfSymbolicLink(atPath: full) { result[relative] = "-> " + target; continue }
             var isDirectory: ObjCBool = false
             if files.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue {
                 result[relative] = (try? String(contentsOfFile: full, encoding: .utf8)) ?? "<binary>"
-            } else { result[relative] = "<dir>" }
+            }
         }
         return result
     }

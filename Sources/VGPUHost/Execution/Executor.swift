@@ -36,7 +36,15 @@ public struct Executor {
                 throw Self.failure(error, at: step, undone: done.count, undoFailures: failures)
             }
         }
-        if let record { try journal?.end(record) }
+        guard let record, let journal else { return }
+        do {
+            try journal.end(record)
+        } catch {
+            // The record would make the next recovery undo a finished create: undo it now instead, so the
+            // command's failure means "nothing happened". A finished destroy stays finished.
+            if plan.recovery == .rollBack, rollBack(done).isEmpty { try? journal.end(record) }
+            throw error
+        }
     }
 
     /// Undoes `done` in reverse; returns the undo steps that failed (each with its error).

@@ -35,6 +35,8 @@ public struct Journal: Sendable {
         do {
             try os.replaceAtomically(path(of: record.id), with: String(decoding: try JSONEncoder().encode(record), as: UTF8.self))
         } catch let error as OSError {
+            // Renamed but not made durable: nothing was done, so the record must not survive either.
+            try? os.unlink(path(of: record.id))
             throw VGPUError(.host, "could not record the operation in the journal before starting it: \(error)",
                             fix: "check that \(directory) is writable (run as root); nothing was changed")
         }
@@ -68,5 +70,24 @@ public struct Journal: Sendable {
             }
         }
         return records.sorted { ($0.started, $0.id) < ($1.started, $1.id) }
+    }
+
+    /// Deletes temporaries of atomic replaces a crash interrupted (`.<name>.vgpuctl-tmp`) in the journal and
+    /// the definition directories; returns their paths. Only ever called under the host lock, so no replace
+    /// is in flight.
+    public func sweepTemporaries() -> [String] {
+        let definitions = DefinitionStore(paths: paths, os: os)
+        var directories = [directory]
+        for base in [paths.mdevctlDefinitions, definitions.vfioDirectory] {
+            directories += ((try? os.list(base)) ?? []).map { Paths.join(base, $0) }
+        }
+        var removed: [String] = []
+        for directory in directories {
+            for name in (try? os.list(directory)) ?? [] where name.hasPrefix(".") && name.hasSuffix(AtomicFile.temporarySuffix) {
+                let path = Paths.join(directory, name)
+                if (try? os.unlink(path)) != nil { removed.append(path) }
+            }
+        }
+        return removed
     }
 }

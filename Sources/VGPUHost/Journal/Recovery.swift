@@ -15,6 +15,7 @@ public struct Recovery {
     /// Recovers every pending record; returns one line per recovered operation.
     public func run() throws -> [String] {
         var report: [String] = []
+        for removed in journal.sweepTemporaries() { report.append("removed \(removed), a temporary file a crash left behind") }
         for record in try journal.pending() {
             let plan = record.plan
             let steps = plan.recovery == .rollBack ? plan.steps.reversed().map(\.inverse) : plan.steps

@@ -2,6 +2,10 @@
 import Glibc
 #endif
 
+enum AtomicFile {
+    static let temporarySuffix = ".vgpuctl-tmp"
+}
+
 extension SystemCalls {
     /// Replaces `path` atomically: a temporary file in the same directory (`.<name>.vgpuctl-tmp`, hidden so that
     /// mdevctl's directory scan never reads it), written and fsynced, renamed over `path`, then the directory
@@ -9,7 +13,7 @@ extension SystemCalls {
     /// or the new one, whole, never a torn one or a stray.
     public func replaceAtomically(_ path: String, with contents: String, mode: mode_t = 0o644) throws(OSError) {
         let directory = Paths.dirname(path)
-        let temporary = Paths.join(directory, "." + Paths.basename(path) + ".vgpuctl-tmp")
+        let temporary = Paths.join(directory, "." + Paths.basename(path) + AtomicFile.temporarySuffix)
         try makeDirectories(directory)
         if exists(temporary) { try unlink(temporary) }
         do {

@@ -2,9 +2,8 @@
 import Glibc
 #endif
 
-/// Wraps another `SystemCalls`, records every call, and fails the Nth counted one with the given errno, or
-/// kills the process there (SIGKILL, as `kill -9` would, before the call takes effect). Tests use it to drive
-/// every rollback path; `VGPUCTL_FAIL_AT=N` / `VGPUCTL_KILL_AT=N` turn it on in the binary (VM tier).
+/// Wraps another `SystemCalls`, records every call, and fails the Nth counted one (see `Mode`). Tests use it to
+/// drive every rollback and recovery path; `VGPUCTL_FAIL_AT=N` / `VGPUCTL_KILL_AT=N` turn it on in the binary.
 public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
     public struct Call: Equatable, Sendable, CustomStringConvertible {
         public let operation: OSOperation
@@ -18,8 +17,18 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
 
     private let base: SystemCalls
     private let failAt: Int?
+    public enum Mode: Sendable {
+        /// Only the Nth call fails: the caller sees an error and rolls back.
+        case once
+        /// The Nth call and every counted call after it fail, as if the process had died there: nothing after
+        /// it (rollback included) reaches the disk. In-process stand-in for a crash, for recovery tests.
+        case dead
+        /// SIGKILL the process at the Nth call, before it takes effect (`kill -9`).
+        case kill
+    }
+
     private let failWith: Int32
-    private let kill: Bool
+    private let mode: Mode
     private let counts: (OSOperation) -> Bool
     private let mutex = Mutex()
     private var counted = 0
@@ -28,13 +37,12 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
     /// - Parameters:
     ///   - failAt: the 1-based index, among counted calls, of the one that fails (nil: never fail, only trace).
     ///   - counting: which operations count; mutating ones by default.
-    ///   - kill: SIGKILL the process at that call instead of failing it.
-    public init(_ base: SystemCalls = LiveSystemCalls(), failAt: Int? = nil, errno: Int32 = EIO, kill: Bool = false,
+    public init(_ base: SystemCalls = LiveSystemCalls(), failAt: Int? = nil, errno: Int32 = EIO, mode: Mode = .once,
                 counting: @escaping @Sendable (OSOperation) -> Bool = { $0.mutates }) {
         self.base = base
         self.failAt = failAt
         self.failWith = errno
-        self.kill = kill
+        self.mode = mode
         self.counts = counting
     }
 
@@ -48,9 +56,10 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
             log.append(Call(operation: operation, path: path))
             guard counts(operation) else { return false }
             counted += 1
-            return counted == failAt
+            guard let failAt else { return false }
+            return mode == .dead ? counted >= failAt : counted == failAt
         }
-        if shouldFail && kill { raise(SIGKILL) }
+        if shouldFail && mode == .kill { raise(SIGKILL) }
         if shouldFail { throw OSError(operation, path, errno: failWith) }
     }
 

@@ -1,0 +1,81 @@
+import Testing
+@testable import VGPUCore
+
+@Suite struct DefinitionPlannerTests {
+    let id = Inventories.uuid(1)
+
+    @Test func defineWithAParentNeedsNoFreeInstanceButAnOfferedType() throws {
+        let inventory = exhausting("mtty-2", in: Inventories.samples)
+        let (definition, plan) = try DefinitionPlanner.define(type: "mtty-2", parent: "mtty", uuid: id, start: .manual,
+                                                              inventory: inventory, config: PlacementConfig())
+        #expect(definition == Definition(uuid: id, parent: "mtty", type: "mtty-2", start: .manual))
+        #expect(plan.steps == [.writeDefinition(definition)])
+        let wrong = #expect(throws: VGPUError.self) {
+            try DefinitionPlanner.define(type: "mtty-2", parent: "mdpy", uuid: id, start: .auto, inventory: inventory, config: PlacementConfig())
+        }
+        #expect(wrong?.fix.contains("mtty") == true)
+    }
+
+    @Test func defineRefusesAUUIDThatIsDefinedOrRunsAsAnotherType() throws {
+        var inventory = Inventories.samples
+        inventory.definitions = [Definition(uuid: id, parent: "mtty", type: "mtty-1", start: .auto)]
+        #expect(throws: VGPUError.self) {
+            try DefinitionPlanner.define(type: "mtty-1", parent: nil, uuid: id, start: .auto, inventory: inventory, config: PlacementConfig())
+        }
+        inventory.definitions = []
+        inventory.vgpus = [Inventories.vgpu(1, on: "mtty", type: "mtty-1")]
+        #expect(throws: VGPUError.self) {
+            try DefinitionPlanner.define(type: "mtty-2", parent: nil, uuid: id, start: .auto, inventory: inventory, config: PlacementConfig())
+        }
+        let (existing, _) = try DefinitionPlanner.define(type: "mtty-1", parent: nil, uuid: id, start: .auto, inventory: inventory, config: PlacementConfig())
+        #expect(existing.parent == "mtty", "defining a running vGPU makes it persistent")
+    }
+
+    @Test func startAndStopFollowTheDefinition() throws {
+        var inventory = Inventories.samples
+        inventory.definitions = [Definition(uuid: id, parent: "mdpy", type: "mdpy-vga", start: .auto)]
+        #expect(try DefinitionPlanner.start(id, inventory: inventory).steps == [.createMdev(uuid: id, parent: "mdpy", type: "mdpy-vga")])
+        #expect(throws: VGPUError.self) { try DefinitionPlanner.stop(id, inventory: inventory) }
+        inventory.vgpus = [Inventories.vgpu(1, on: "mdpy", type: "mdpy-vga")]
+        #expect(throws: VGPUError.self) { try DefinitionPlanner.start(id, inventory: inventory) }
+        #expect(try DefinitionPlanner.stop(id, inventory: inventory).steps == [.removeMdev(uuid: id, parent: "mdpy", type: "mdpy-vga")])
+        #expect(try DefinitionPlanner.remove(id, inventory: inventory).steps.last == .deleteDefinition(inventory.definitions[0]),
+                "remove also drops the definition, so the vGPU does not come back at boot")
+        inventory = exhausting("mdpy-vga", in: inventory)
+        inventory.vgpus = []
+        #expect(throws: VGPUError.self) { try DefinitionPlanner.start(id, inventory: inventory) }
+    }
+
+    @Test func persistAddsADefinitionAfterEachCreateAndDestroyDeletesIt() throws {
+        let (placements, plan) = try LifecyclePlanner.create(PlacementRequest(type: "mtty-1", count: 2), uuids: Inventories.uuids(2),
+                                                            inventory: Inventories.samples)
+        let persisted = DefinitionPlanner.persisting(plan, start: .auto)
+        #expect(persisted.steps.count == 4)
+        #expect(persisted.steps[1] == .writeDefinition(Definition(uuid: Inventories.uuids(2)[0], parent: placements[0].parent, type: "mtty-1", start: .auto)))
+        #expect(persisted.recovery == .rollBack)
+
+        var inventory = Inventories.samples
+        let vgpu = VGPU(uuid: id, parent: "mtty", type: "mtty-1", layout: .mdev, domain: "web01")
+        inventory.vgpus = [vgpu]
+        inventory.definitions = [Definition(uuid: id, parent: "mtty", type: "mtty-1", start: .auto),
+                                 Definition(uuid: Inventories.uuid(2), parent: "mtty", type: "mtty-1", start: .auto)]
+        let destroy = try DomainPlanner.destroy(domain: "web01", isActive: false, inventory: inventory) { _ in "x" }
+        #expect(destroy.steps.last == .deleteDefinition(inventory.definitions[0]))
+        #expect(!destroy.steps.contains(.deleteDefinition(inventory.definitions[1])), "other definitions are untouched")
+        #expect(destroy.recovery == .rollForward)
+    }
+
+    func exhausting(_ type: String, in inventory: Inventory) -> Inventory {
+        var copy = inventory
+        for p in copy.parents.indices {
+            for t in copy.parents[p].types.indices where copy.parents[p].types[t].id == type { copy.parents[p].types[t].availableInstances = 0 }
+        }
+        return copy
+    }
+
+    @Test func numaNodeComesFromNumatune() {
+        #expect(DomainXML.numaNode(in: "<domain><numatune><memory mode='strict' nodeset='1'/></numatune></domain>") == 1)
+        #expect(DomainXML.numaNode(in: "<domain><numatune><memory mode='strict' nodeset='0-1'/></numatune></domain>") == nil)
+        #expect(DomainXML.numaNode(in: "<domain><memory unit='KiB'>1024</memory></domain>") == nil)
+    }
+}

@@ -1,0 +1,75 @@
+import Testing
+@testable import VGPUCore
+
+@Suite struct HostConfigTests {
+    static let example = """
+        # two pools and a reserved GPU
+        [groups.training]
+        policy = "spread"   # one per GPU in turn
+        gpus = ["0000:10:00.0", "0000:11:00.0", "0000:12:00.0"]
+
+        [groups.default]
+        policy = "pack"
+
+        [gpus."0000:13:00.0"]
+        types = ["nvidia-501"]
+        heterogeneous = false
+        """
+
+    @Test func theREADMEExampleParsesIntoGroupsAndRules() throws {
+        let config = try HostConfig.parse(Self.example, file: "vgpuctl.conf")
+        #expect(config.groups.map(\.name) == ["training", "default"])
+        #expect(config.groups[0].policy == .spread)
+        #expect(config.group(of: "0000:11:00.0")?.name == "training")
+        #expect(config.group(of: "0000:17:00.0")?.name == "default", "GPUs no group names fall to the catch-all")
+        #expect(config.rules["0000:13:00.0"] == GPURules(enabledTypes: ["nvidia-501"], heterogeneous: false))
+    }
+
+    @Test func withoutACatchAllGroupADefaultPackGroupIsAdded() throws {
+        let config = try HostConfig.parse("[groups.a]\ngpus = [\"x\"]\n", file: "f")
+        #expect(config.groups.map(\.name) == ["a", "default"])
+        #expect(config.groups[1].policy == .pack)
+        #expect(try HostConfig.parse("", file: "f") == PlacementConfig())
+    }
+
+    /// Each mistake names the file and line, and says how to fix it.
+    @Test(arguments: [
+        ("[groups.a]\npolcy = \"pack\"", "f:2: unknown key 'polcy' in [groups.a]", "policy, gpus"),
+        ("[groups.a]\npolicy = \"fill\"", "f:2: unknown policy 'fill'", "\"pack\""),
+        ("[groups.a]\npolicy = pack", "f:2: cannot read the value 'pack'", "quote strings"),
+        ("[groups.a]\ngpus = \"x\"", "f:2: 'gpus' is a string, but must be an array of strings", "README"),
+        ("[groups.a]\ngpus = [\"x\"]\n[groups.b]\ngpus = [\"y\", \"x\"]", "f:4: GPU x is in group a (line 2) and in group b", "one group"),
+        ("[groups.a]\n[groups.b]\n", "f:2: groups a and b both take every GPU", "gpus list"),
+        ("[groups.a]\n[groups.a]", "f:2: table [groups.a] is declared twice (first on line 1)", "merge"),
+        ("[groups.a]\npolicy = \"pack\"\npolicy = \"spread\"", "f:3: key 'policy' is set twice (first on line 2)", "keep one"),
+        ("policy = \"pack\"", "f:1: 'policy' is outside any table", "[groups.NAME]"),
+        ("[pools.a]", "f:1: unknown table [pools]", "[groups.NAME]"),
+        ("[gpus.\"0000:10:00.0\"]\ntypes = [\"../x\"]", "f:2: type '../x' would leave its directory", "'/'"),
+        ("[gpus.\"0000:10:00.0\"]\nheterogeneous = \"yes\"", "f:2: 'heterogeneous' is a string, but must be true or false", "README"),
+        ("[groups.a]\ngpus = [\"x\",", "f:2: unterminated array", "one line"),
+        ("[groups.a]\ngpus = []", "f:2: group a lists no GPUs", "drop the gpus key"),
+        ("[groups.a\n", "f:1: expected ']'", "README"),
+    ])
+    func mistakesAreRefusedWithFileLineAndFix(text: String, message: String, fix: String) {
+        let error = #expect(throws: VGPUError.self) { try HostConfig.parse(text, file: "f") }
+        #expect(error?.kind == .invalidInput)
+        #expect(error?.message.hasPrefix(message) == true, "\(error?.message ?? "no error")")
+        #expect(error?.fix.contains(fix) == true, "\(error?.fix ?? "")")
+    }
+
+    @Test func groupsFromTheConfigSteerThePlacer() throws {
+        let config = try HostConfig.parse(Self.example, file: "f")
+        let inventory = Inventories.sriov()
+        let training = try Placer(inventory: inventory, config: config).place(PlacementRequest(type: "nvidia-500", count: 3, group: "training"))
+        #expect(training.map(\.gpu) == ["0000:10:00.0", "0000:11:00.0", "0000:12:00.0"], "the group's spread policy")
+        let rest = try Placer(inventory: inventory, config: config).place(PlacementRequest(type: "nvidia-500", count: 5, group: "default"))
+        #expect(!rest.contains { ["0000:10:00.0", "0000:11:00.0", "0000:12:00.0", "0000:13:00.0"].contains($0.gpu) },
+                "not the training GPUs, and not 13, which is reserved for nvidia-501")
+        #expect(Set(rest.map(\.gpu)).count == 2, "pack: 4 on one GPU, then the next")
+        let full = #expect(throws: VGPUError.self) {
+            try Placer(inventory: inventory, config: config).place(PlacementRequest(type: "nvidia-500", count: 13, group: "training"))
+        }
+        #expect(full?.kind == .noCapacity)
+        #expect(full?.message.contains("group training") == true)
+    }
+}
