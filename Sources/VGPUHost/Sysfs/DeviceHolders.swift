@@ -7,6 +7,10 @@ public struct DeviceHolders: Sendable {
     public struct Holder: Equatable, Sendable {
         public var pid: Int
         public var command: String
+        public init(pid: Int, command: String) {
+            self.pid = pid
+            self.command = command
+        }
     }
 
     public let paths: HostPaths
