@@ -45,7 +45,8 @@ public struct DefinitionStore: Sendable {
     public func all() -> (definitions: [Definition], problems: [String]) {
         var definitions: [Definition] = [], problems: [String] = []
         for (base, layout) in [(paths.mdevctlDefinitions, Layout.mdev), (vfioDirectory, .nvidiaVFIO)] {
-            for parent in (try? os.list(base)) ?? [] where os.isDirectory(Paths.join(base, parent)) {
+            // scripts.d holds mdevctl's callouts and notifiers, not a parent's definitions.
+            for parent in (try? os.list(base)) ?? [] where parent != "scripts.d" && os.isDirectory(Paths.join(base, parent)) {
                 let directory = Paths.join(base, parent)
                 // Hidden names are temporaries (ours, or an editor's); anything else that is not a UUID is not a definition.
                 for name in (try? os.list(directory)) ?? [] where !name.hasPrefix(".") {

@@ -79,7 +79,7 @@ public struct Journal: Sendable {
         let definitions = DefinitionStore(paths: paths, os: os)
         var directories = [directory]
         for base in [paths.mdevctlDefinitions, definitions.vfioDirectory] {
-            directories += ((try? os.list(base)) ?? []).map { Paths.join(base, $0) }
+            directories += ((try? os.list(base)) ?? []).filter { $0 != "scripts.d" }.map { Paths.join(base, $0) }
         }
         var removed: [String] = []
         for directory in directories {
