@@ -9,6 +9,8 @@ check() {  # check "name" command...
   local output
   if output=$("$@" 2>&1); then
     passed=$((passed + 1)); echo "ok $((passed + failed)) - $name"
+    # Measurements a check reports on success ("note: ...") are kept in the log.
+    printf '%s\n' "$output" | grep '^note:' | sed 's/^/    # /' || true
   else
     failed=$((failed + 1)); echo "not ok $((passed + failed)) - $name"
     printf '%s\n' "$output" | sed 's/^/    # /' | head -40
