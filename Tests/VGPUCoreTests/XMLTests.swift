@@ -58,3 +58,55 @@ import Testing
         #expect(destroy.steps.last == .removeMdev(uuid: vgpu.uuid, parent: "mtty", type: "mtty-1"))
     }
 }
+
+@Suite struct NodeDeviceXMLTests {
+    @Test func mdevAndParentNodeDevicesParse() throws {
+        let mdev = """
+            <device>
+              <name>mdev_4b20d080_1b54_4048_85b3_a6a62d165c01_0000_00_02_0</name>
+              <parent>pci_0000_00_02_0</parent>
+              <driver><name>vfio_mdev</name></driver>
+              <capability type='mdev'>
+                <type id='nvidia-222'/>
+                <uuid>4b20d080-1b54-4048-85b3-a6a62d165c01</uuid>
+                <iommuGroup number='12'/>
+              </capability>
+            </device>
+            """
+        let device = NodeDeviceXML.parse(mdev, active: true)
+        #expect(device.name == "mdev_4b20d080_1b54_4048_85b3_a6a62d165c01_0000_00_02_0")
+        #expect(device.parent == "pci_0000_00_02_0")
+        #expect(device.uuid?.text == "4b20d080-1b54-4048-85b3-a6a62d165c01")
+        #expect(device.type == "nvidia-222")
+
+        // A PCI parent nests mdev_types inside its pci capability.
+        let parent = """
+            <device><name>pci_0000_3b_00_0</name><parent>pci_0000_3a_00_0</parent>
+              <capability type='pci'><class>0x030200</class>
+                <capability type='mdev_types'>
+                  <type id='nvidia-222'><name>GRID T4-1B</name><deviceAPI>vfio-pci</deviceAPI><availableInstances>16</availableInstances></type>
+                  <type id='nvidia-223'><name>GRID T4-2B</name><deviceAPI>vfio-pci</deviceAPI><availableInstances>8</availableInstances></type>
+                </capability>
+              </capability>
+            </device>
+            """
+        let pf = NodeDeviceXML.parse(parent, active: true)
+        #expect(pf.types.map(\.id) == ["nvidia-222", "nvidia-223"])
+        #expect(pf.types.map(\.availableInstances) == [16, 8])
+        #expect(pf.types[0].name == "GRID T4-1B")
+    }
+
+    @Test func theAliasOfAnAttachedHostdevIsFound() {
+        let live = """
+            <domain><devices>
+              <hostdev mode='subsystem' type='mdev' managed='no' model='vfio-pci'>
+                <source><address uuid='0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50'/></source><alias name='hostdev0'/></hostdev>
+              <hostdev mode='subsystem' type='pci' managed='no'>
+                <source><address domain='0x0000' bus='0x17' slot='0x00' function='0x4'/></source><alias name='hostdev1'/></hostdev>
+            </devices></domain>
+            """
+        #expect(DomainXML.alias(in: live, of: "<hostdev type='mdev'><source><address uuid='0B1E5C4E-2d4a-4b8e-9b3e-5a1c2d3e4f50'/></source></hostdev>") == "hostdev0")
+        #expect(DomainXML.alias(in: live, of: "<hostdev type='pci'><source><address domain='0x0000' bus='0x17' slot='0x00' function='0x4'/></source></hostdev>") == "hostdev1")
+        #expect(DomainXML.alias(in: live, of: "<hostdev type='mdev'><source><address uuid='1c2f6d5f-3e5b-4c9f-8c4f-6b2d3e4f5061'/></source></hostdev>") == nil)
+    }
+}

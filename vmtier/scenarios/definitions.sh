@@ -48,6 +48,20 @@ persist_and_remove() {
   vg remove "$p" || return 1
   [ ! -e "/sys/bus/mdev/devices/$p" ] && [ ! -e "/etc/mdevctl.d/mtty/$p" ]
 }
+held_by_a_process() {
+  local u g err; u=$(vg create --type mtty-1) || return 1
+  g=$(basename "$(readlink "/sys/bus/mdev/devices/$u/iommu_group")")
+  sleep 60 3<>"/dev/vfio/$g" &
+  local holder=$!
+  sleep 0.5
+  err=$(expect_exit 5 vg remove "$u"); local rc=$?
+  kill $holder; wait $holder 2>/dev/null
+  [ $rc = 0 ] || { echo "$err"; return 1; }
+  echo "$err" | grep -q "process $holder (sleep) holds /dev/vfio/$g" || { echo "does not name the holder: $err"; return 1; }
+  vg remove "$u" && [ ! -e "/sys/bus/mdev/devices/$u" ]
+}
+check "remove of a vGPU a process holds open (/dev/vfio/N, no libvirt): exit 5 naming it; removed once released" held_by_a_process
+
 check "create --persist writes mdevctl's JSON (auto); remove takes device and definition" persist_and_remove
 check "no stray temporaries, no warnings about mdevctl's scripts.d" sh -c '! find /etc/mdevctl.d -name ".*" | grep . && [ -z "$('"$VGPUCTL"' list --defined 2>&1 >/dev/null)" ]'
 remove_all_mdevs; clear_definitions

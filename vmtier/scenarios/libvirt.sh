@@ -77,6 +77,28 @@ held_remove_refused() {
 }
 check "remove of a vGPU the running domain holds is refused promptly (exit 5), naming web01" held_remove_refused
 
+nodedevs_match() {
+  local ours theirs
+  ours=$(vg nodedevs --json | jq -r '.[] | select(.uuid != null) | .name' | sort | xargs)
+  theirs=$(virsh nodedev-list --cap mdev | sed '/^$/d' | sort | xargs)
+  expect_eq "$theirs" "$ours" "mdev node devices (virsh nodedev-list --cap mdev)" || return 1
+  vg nodedevs --json | jq -e --arg u "$(cat /tmp/first)" '.[] | select(.uuid == $u and .type == "mtty-2" and .active)' >/dev/null \
+    || { echo "the vGPU is not an active mtty-2 node device"; vg nodedevs; return 1; }
+}
+check "nodedevs (libvirt's node device API) lists the vGPU as virsh does" nodedevs_match
+
+held_without_libvirtd() {
+  # libvirtd down: the /proc check still names QEMU, and nothing blocks.
+  pkill -x libvirtd && sleep 2
+  local err; err=$(LIBVIRT_DEFAULT_URI=qemu:///system expect_exit 5 vg remove "$(cat /tmp/first)")
+  local rc=$?
+  libvirtd -d; for _ in $(seq 60); do virsh version >/dev/null 2>&1 && break; sleep 1; done
+  [ $rc = 0 ] || { echo "$err"; return 1; }
+  echo "$err" | grep -q "qemu-system-x86" || { echo "does not name QEMU: $err"; return 1; }
+  [ -e "/sys/bus/mdev/devices/$(cat /tmp/first)" ]
+}
+check "with libvirtd stopped, remove of the held vGPU is refused naming the QEMU process" held_without_libvirtd
+
 live_attach() {
   local uuid; uuid=$(vg create --type mtty-1 --vm web01) || return 1
   echo "$uuid" > /tmp/second
@@ -87,7 +109,9 @@ live_attach() {
 check "live attach of a second vGPU: the guest sees it" live_attach
 
 live_detach() {
+  local start; start=$(date +%s.%N)
   vg detach "$(cat /tmp/second)" --detach-timeout 180 || return 1
+  echo "note: live detach answered by the guest (device-removed event) in $(echo "$(date +%s.%N) - $start" | bc) s"
   ! virsh dumpxml web01 | grep -q "uuid='$(cat /tmp/second)'" || { echo "still in live XML"; return 1; }
   ! inactive_has "$(cat /tmp/second)" || { echo "still in definition"; return 1; }
   [ -e "/sys/bus/mdev/devices/$(cat /tmp/second)" ] || { echo "detach must keep the vGPU"; return 1; }

@@ -89,6 +89,17 @@ public enum DomainXML {
         }
     }
 
+    /// The alias libvirt gave (`<alias name='hostdev1'/>`) to the hostdev in `domain` that refers to the same
+    /// device as `hostdev` (same mdev UUID or PCI address): device-removed events name devices by alias.
+    public static func alias(in domain: String, of hostdev: String) -> String? {
+        let uuids = Set(mdevUUIDs(in: hostdev)), addresses = Set(pciAddresses(in: hostdev))
+        let match = hostdevs(in: domain).first { element in
+            mdevUUIDs(in: element).contains(where: uuids.contains) || pciAddresses(in: element).contains(where: addresses.contains)
+        }
+        guard let match, let tag = match.firstRange(of: "<alias") else { return nil }
+        return attribute("name", in: String(match[tag.lowerBound...].prefix { $0 != ">" }))
+    }
+
     /// The NUMA node a domain pins its memory to (`<numatune><memory nodeset='1'/>`), when it names exactly one:
     /// placement prefers GPUs on that node.
     public static func numaNode(in xml: String) -> Int? {

@@ -14,13 +14,20 @@ public final class LibvirtConnection: Hypervisor {
         let chosen = uri ?? getenv("LIBVIRT_DEFAULT_URI").map { String(cString: $0) } ?? "qemu:///system"
         // libvirt prints errors to stderr by default; we report them ourselves.
         virSetErrorFunc(nil) { _, _ in }
+        Self.registerEventLoop
         guard let connection = virConnectOpen(chosen) else {
             throw Self.error(.libvirt, "could not connect to libvirt at \(chosen)",
                              fix: "start libvirtd (systemctl start libvirtd), or pass --connect URI / LIBVIRT_DEFAULT_URI")
         }
         self.connection = connection
         self.uri = chosen
+        // The event loop runs only while a detach waits; keepalive pings unanswered in between would make a
+        // remote daemon drop the connection. (Drivers without keepalive refuse this; that is fine.)
+        _ = virConnectSetKeepAlive(connection, -1, 0)
     }
+
+    /// libvirt delivers domain events only to a process that registered an event loop before connecting.
+    private static let registerEventLoop: Void = { _ = virEventRegisterDefaultImpl() }()
 
     deinit { virConnectClose(connection) }
 
@@ -64,24 +71,58 @@ public final class LibvirtConnection: Hypervisor {
     public func detach(_ xml: String, from domain: String, scope: AttachScope, timeout: Double) throws {
         let handle = try lookup(domain)
         defer { virDomainFree(handle) }
+        // Subscribe before asking: the guest may answer at once.
+        let alias = scope.contains(.live) ? DomainXML.alias(in: try self.xml(of: domain, inactive: false), of: xml) : nil
+        let events = try alias.map { _ in try RemovalEvents(connection: connection, domain: handle) }
+        defer { events?.close() }
         guard virDomainDetachDeviceFlags(handle, xml, Self.flags(scope)) == 0 else {
             throw Self.error(.libvirt, "libvirt refused to detach the vGPU from domain \(domain) (\(scope.label))")
         }
         guard scope.contains(.live) else { return }
-        // A live unplug completes only when the guest answers the ACPI request: wait, boundedly, for the device
-        // to leave the live definition (libvirt removes it on the device-removed event).
-        let wanted = DomainXML.mdevUUIDs(in: xml).first
-        let wantedPCI = DomainXML.pciAddresses(in: xml).first
-        let deadline = Self.now() + timeout
-        repeat {
-            let live = try self.xml(of: domain, inactive: false)
-            let present = wanted.map { DomainXML.mdevUUIDs(in: live).contains($0) } ?? false
-                || wantedPCI.map { DomainXML.pciAddresses(in: live).contains($0) } ?? false
-            if !present { return }
-            usleep(200_000)
-        } while Self.now() < deadline
+        // A live unplug completes only when the guest answers the ACPI request: wait, boundedly, for libvirt's
+        // device-removed event (and look at the live XML too, in case libvirt finished it before returning).
+        let deadline = monotonicNow() + timeout
+        while true {
+            if let alias, let events {
+                if events.removed.contains(alias) { return }
+                if events.failed.contains(alias) {
+                    throw VGPUError(.busy, "the guest of domain \(domain) refused to release the vGPU (device \(alias)); it stays attached",
+                                    fix: "check the guest's kernel log; shut the domain down to detach it")
+                }
+            }
+            if !stillPresent(xml, in: domain) { return }
+            if monotonicNow() >= deadline { break }
+            if let events { events.wait(milliseconds: 500) } else { usleep(200_000) }
+        }
         throw VGPUError(.busy, "the guest of domain \(domain) has not released the vGPU after \(Int(timeout)) s; it stays attached",
                         fix: "make sure the guest OS handles ACPI hot-unplug, then run 'vgpuctl detach' again (or shut the domain down)")
+    }
+
+    private func stillPresent(_ hostdev: String, in domain: String) -> Bool {
+        guard let live = try? self.xml(of: domain, inactive: false) else { return false }
+        return DomainXML.alias(in: live, of: hostdev) != nil
+            || DomainXML.mdevUUIDs(in: hostdev).contains(where: DomainXML.mdevUUIDs(in: live).contains)
+            || DomainXML.pciAddresses(in: hostdev).contains(where: DomainXML.pciAddresses(in: live).contains)
+    }
+
+    /// libvirt's node devices with the mdev capability (vGPUs, running or only defined through mdevctl) and
+    /// the mdev_types capability (parents).
+    public func nodeDevices() throws -> [NodeDevice] {
+        var list: UnsafeMutablePointer<virNodeDevicePtr?>?
+        let flags = UInt32(VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV.rawValue | VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV_TYPES.rawValue)
+        let count = virConnectListAllNodeDevices(connection, &list, flags)
+        guard count >= 0, let list else {
+            throw Self.error(.libvirt, "could not list node devices on \(uri)", fix: "is libvirt's node device driver (virtnodedevd) running?")
+        }
+        defer {
+            for index in 0..<Int(count) { if let device = list[index] { virNodeDeviceFree(device) } }
+            free(list)
+        }
+        return (0..<Int(count)).compactMap { list[$0] }.compactMap { device in
+            guard let text = virNodeDeviceGetXMLDesc(device, 0) else { return nil }
+            defer { free(text) }
+            return NodeDeviceXML.parse(String(cString: text), active: virNodeDeviceIsActive(device) == 1)
+        }.sorted { $0.name < $1.name }
     }
 
     // MARK: helpers
@@ -113,10 +154,63 @@ public final class LibvirtConnection: Hypervisor {
         let detail = virGetLastErrorMessage().map { String(cString: $0) } ?? "unknown libvirt error"
         return VGPUError(kind, "\(message): \(detail)", fix: fix)
     }
+}
 
-    static func now() -> Double {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+/// Subscriptions to one domain's device-removed and device-removal-failed events, collecting the aliases.
+final class RemovalEvents {
+    private(set) var removed: Set<String> = []
+    private(set) var failed: Set<String> = []
+    private let connection: virConnectPtr
+    private var callbackIDs: [Int32] = []
+    private var timer: Int32 = -1
+
+    init(connection: virConnectPtr, domain: virDomainPtr) throws {
+        self.connection = connection
+        // Both events share the callback shape (connection, domain, alias, opaque); opaque says which set.
+        let onEvent: @convention(c) (virConnectPtr?, virDomainPtr?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = { _, _, alias, opaque in
+            guard let alias, let opaque else { return }
+            let slot = Unmanaged<EventSlot>.fromOpaque(opaque).takeUnretainedValue()
+            slot.owner?.record(String(cString: alias), failed: slot.failed)
+        }
+        let generic = unsafeBitCast(onEvent, to: virConnectDomainEventGenericCallback.self)
+        for (event, failed) in [(VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, false), (VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED, true)] {
+            let slot = Unmanaged.passRetained(EventSlot(owner: self, failed: failed)).toOpaque()
+            let id = virConnectDomainEventRegisterAny(connection, domain, Int32(event.rawValue), generic, slot) { opaque in
+                if let opaque { Unmanaged<EventSlot>.fromOpaque(opaque).release() }
+            }
+            guard id >= 0 else {
+                Unmanaged<EventSlot>.fromOpaque(slot).release()
+                close()
+                throw LibvirtConnection.error(.libvirt, "could not subscribe to device-removed events")
+            }
+            callbackIDs.append(id)
+        }
+        // A periodic timer bounds each turn of the event loop.
+        timer = virEventAddTimeout(100, { _, _ in }, nil, nil)
+    }
+
+    fileprivate func record(_ alias: String, failed isFailure: Bool) {
+        if isFailure { failed.insert(alias) } else { removed.insert(alias) }
+    }
+
+    /// Runs libvirt's event loop for about `milliseconds`, delivering events to the sets above.
+    func wait(milliseconds: Int) {
+        let deadline = monotonicNow() + Double(milliseconds) / 1000
+        while monotonicNow() < deadline { _ = virEventRunDefaultImpl() }
+    }
+
+    func close() {
+        for id in callbackIDs { virConnectDomainEventDeregisterAny(connection, id) }
+        callbackIDs = []
+        if timer >= 0 { virEventRemoveTimeout(timer); timer = -1 }
+    }
+}
+
+private final class EventSlot {
+    weak var owner: RemovalEvents?
+    let failed: Bool
+    init(owner: RemovalEvents, failed: Bool) {
+        self.owner = owner
+        self.failed = failed
     }
 }
