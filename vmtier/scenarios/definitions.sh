@@ -63,6 +63,16 @@ held_by_a_process() {
 check "remove of a vGPU a process holds open (/dev/vfio/N, no libvirt): exit 5 naming it; removed once released" held_by_a_process
 
 check "create --persist writes mdevctl's JSON (auto); remove takes device and definition" persist_and_remove
+auto_start() {
+  local a b out
+  a=$(vg define --type mtty-1 --parent mtty) && b=$(vg define --type mdpy-vga --parent mdpy --manual) || return 1
+  out=$(vg start --auto) || return 1
+  echo "$out" | grep -q "started $a" || { echo "start --auto said: $out"; return 1; }
+  [ -e "/sys/bus/mdev/devices/$a" ] && [ ! -e "/sys/bus/mdev/devices/$b" ] || { echo "auto started, manual not: wrong"; return 1; }
+  [ -z "$(vg start --auto)" ] || { echo "a second run must have nothing to do"; return 1; }
+  vg remove "$a" && vg undefine "$b"
+}
+check "start --auto (the boot unit) starts auto definitions only, once" auto_start
 check "no stray temporaries, no warnings about mdevctl's scripts.d" sh -c '! find /etc/mdevctl.d -name ".*" | grep . && [ -z "$('"$VGPUCTL"' list --defined 2>&1 >/dev/null)" ]'
 remove_all_mdevs; clear_definitions
 

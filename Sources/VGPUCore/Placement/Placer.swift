@@ -170,19 +170,26 @@ public struct Placer: Sendable {
     }
 }
 
-/// The inventory as placement proceeds: counts planned vGPUs as if they existed already.
+/// The inventory as placement proceeds: counts planned vGPUs as if they existed already. Counts are kept per
+/// GPU and per parent, so each choice costs one pass over the parents (`plan --count 256` on 256 VFs).
 struct SimulatedHost {
     private(set) var parents: [Parent]
-    private var hosted: [(parent: String, gpu: String, type: String)]
+    private var perGPU: [String: [String: Int]] = [:]
+    private var perParent: [String: [String: Int]] = [:]
 
     init(inventory: Inventory) {
         parents = inventory.parents
         let gpuOf = Dictionary(inventory.parents.map { ($0.name, $0.gpu) }, uniquingKeysWith: { first, _ in first })
-        hosted = inventory.vgpus.map { ($0.parent, gpuOf[$0.parent] ?? $0.parent, $0.type) }
+        for vgpu in inventory.vgpus { count(parent: vgpu.parent, gpu: gpuOf[vgpu.parent] ?? vgpu.parent, type: vgpu.type) }
+    }
+
+    private mutating func count(parent: String, gpu: String, type: String) {
+        perGPU[gpu, default: [:]][type, default: 0] += 1
+        perParent[parent, default: [:]][type, default: 0] += 1
     }
 
     mutating func record(_ placement: Placement) {
-        hosted.append((placement.parent, placement.gpu, placement.type))
+        count(parent: placement.parent, gpu: placement.gpu, type: placement.type)
         guard let index = parents.firstIndex(where: { $0.name == placement.parent }) else { return }
         let isNVIDIA = parents[index].vendor == nvidiaVendorID
         for typeIndex in parents[index].types.indices {
@@ -195,9 +202,9 @@ struct SimulatedHost {
         }
     }
 
-    func count(of type: String, onGPU gpu: String) -> Int { hosted.filter { $0.gpu == gpu && $0.type == type }.count }
-    func count(of type: String, onParent parent: String) -> Int { hosted.filter { $0.parent == parent && $0.type == type }.count }
-    func load(onGPU gpu: String) -> Int { hosted.filter { $0.gpu == gpu }.count }
-    func load(onParent parent: String) -> Int { hosted.filter { $0.parent == parent }.count }
-    func types(onGPU gpu: String) -> [String] { hosted.filter { $0.gpu == gpu }.map(\.type) }
+    func count(of type: String, onGPU gpu: String) -> Int { perGPU[gpu]?[type] ?? 0 }
+    func count(of type: String, onParent parent: String) -> Int { perParent[parent]?[type] ?? 0 }
+    func load(onGPU gpu: String) -> Int { perGPU[gpu]?.values.reduce(0, +) ?? 0 }
+    func load(onParent parent: String) -> Int { perParent[parent]?.values.reduce(0, +) ?? 0 }
+    func types(onGPU gpu: String) -> [String] { (perGPU[gpu] ?? [:]).filter { $0.value > 0 }.keys.sorted() }
 }

@@ -48,6 +48,16 @@ public enum DefinitionPlanner {
         return Plan(operation: "start", steps: [LifecyclePlanner.createStep(placement, uuid: uuid)])
     }
 
+    /// `start --auto` (boot): a plan, or the reason there is none, for each `auto` definition not running now.
+    /// Each is its own plan: one GPU missing after a reboot must not keep the others down.
+    public static func startAuto(inventory: Inventory) -> [(Definition, Result<Plan, VGPUError>)] {
+        inventory.definitions.filter { $0.start == .auto && inventory.vgpu($0.uuid) == nil }.map { definition in
+            do { return (definition, .success(try start(definition.uuid, inventory: inventory))) } catch let error as VGPUError {
+                return (definition, .failure(error))
+            } catch { return (definition, .failure(VGPUError(.internalError, "\(error)"))) }
+        }
+    }
+
     /// `stop`: remove the vGPU, keep its definition.
     public static func stop(_ uuid: DeviceUUID, inventory: Inventory) throws -> Plan {
         _ = try defined(uuid, in: inventory)

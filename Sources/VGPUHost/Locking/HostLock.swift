@@ -37,7 +37,7 @@ public final class HostLock {
                 usleep(pause)
                 pause = min(pause * 2, 50_000)
             }
-        } catch let error as OSError {
+        } catch {
             throw VGPUError(.host, "could not take the host lock: \(error)", fix: "run as root (the lock lives in \(paths.runDirectory))")
         }
         throw VGPUError(.busy, "another vgpuctl holds the host lock (\(describeHolder(os: os, path: holderPath)))",

@@ -75,14 +75,44 @@ struct UndefineCommand: DefinitionAction {
     }
 }
 
-struct StartCommand: DefinitionAction {
+struct StartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "start", abstract: "Create the vGPU a definition describes (vgpuctl's or mdevctl's).")
+        commandName: "start", abstract: "Create the vGPU a definition describes (vgpuctl's or mdevctl's); --auto: every auto one.",
+        discussion: """
+            --auto starts every definition with start=auto that is not running: what systemd/vgpuctl-autostart.service
+            runs at boot (mdevctl's udev rule starts mdev definitions too; vendor-specific VFIO ones only vgpuctl
+            knows). Each is started on its own; the exit status is non-zero if any could not be (each is named).
+            """)
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
-    @Argument(help: "The vGPU's UUID, as 'vgpuctl list --defined' shows it.") var uuid: String
-    func plan(_ uuid: DeviceUUID, _ inventory: Inventory, _ session: HostSession) throws -> Plan {
-        try DefinitionPlanner.start(uuid, inventory: inventory)
+    @Argument(help: "The vGPU's UUID, as 'vgpuctl list --defined' shows it.") var uuid: String?
+    @Flag(help: "Start every auto definition that is not running.") var auto = false
+
+    func validate() throws {
+        if let uuid { _ = try DeviceUUID(parsing: uuid) }
+        guard (uuid == nil) != (!auto) else {
+            throw VGPUError(.invalidInput, auto ? "give a UUID or --auto, not both" : "give the UUID of a definition, or --auto",
+                            fix: "see 'vgpuctl list --defined'")
+        }
+    }
+
+    func run() throws {
+        let session = try HostSession(host: host, lock: lock)
+        let inventory = try session.inventory(domains: false)
+        guard auto else { return try session.execute(DefinitionPlanner.start(DeviceUUID(parsing: uuid!), inventory: inventory)) }
+        var failures = 0
+        for (definition, planned) in DefinitionPlanner.startAuto(inventory: inventory) {
+            do {
+                try session.execute(planned.get())
+                Console.out("started \(definition.uuid) (\(definition.type) on \(definition.parent))\n")
+            } catch let error as VGPUError {
+                failures += 1
+                Console.error("vgpuctl: could not start \(definition.uuid): \(error)\n")
+            }
+        }
+        if failures > 0 {
+            throw VGPUError(.host, "\(failures) auto definition(s) could not be started (see above)", fix: "fix each cause, then run 'vgpuctl start --auto' again")
+        }
     }
 }
 
