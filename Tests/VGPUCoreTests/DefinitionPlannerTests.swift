@@ -65,6 +65,22 @@ import Testing
         #expect(destroy.recovery == .rollForward)
     }
 
+    @Test func startAutoPlansEachStoppedAutoDefinitionOnItsOwn() throws {
+        var inventory = Inventories.samples
+        inventory.definitions = [
+            Definition(uuid: Inventories.uuid(1), parent: "mtty", type: "mtty-1", start: .auto),
+            Definition(uuid: Inventories.uuid(2), parent: "mtty", type: "mtty-1", start: .manual),
+            Definition(uuid: Inventories.uuid(3), parent: "gone", type: "mtty-1", start: .auto),
+            Definition(uuid: Inventories.uuid(4), parent: "mdpy", type: "mdpy-vga", start: .auto),
+        ]
+        inventory.vgpus = [Inventories.vgpu(4, on: "mdpy", type: "mdpy-vga")]
+        let planned = DefinitionPlanner.startAuto(inventory: inventory)
+        #expect(planned.map(\.0.uuid) == [Inventories.uuid(1), Inventories.uuid(3)], "auto and not running only")
+        #expect(try planned[0].1.get().steps == [.createMdev(uuid: Inventories.uuid(1), parent: "mtty", type: "mtty-1")])
+        guard case .failure(let error) = planned[1].1 else { Issue.record("a missing parent must be refused"); return }
+        #expect(error.kind == .notFound && error.message.contains("gone"))
+    }
+
     func exhausting(_ type: String, in inventory: Inventory) -> Inventory {
         var copy = inventory
         for p in copy.parents.indices {

@@ -40,7 +40,9 @@ public enum DomainPlanner {
         guard let domain = vgpu.domain else {
             throw VGPUError(.invalidInput, "vGPU \(vgpu.uuid) is not attached to any domain", fix: "see 'vgpuctl list'")
         }
-        return Plan(operation: "detach", steps: detachSteps(uuid: vgpu.uuid, xml: xml, domain: domain, isActive: isActive))
+        // Finished, not undone, if interrupted: re-attaching to a running guest would need it to answer again.
+        return Plan(operation: "detach", steps: detachSteps(uuid: vgpu.uuid, xml: xml, domain: domain, isActive: isActive),
+                    recovery: .rollForward)
     }
 
     /// `destroy --vm`: detach and remove every vGPU the domain references, and their definitions. Finished, not
