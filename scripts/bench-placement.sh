@@ -6,23 +6,10 @@
 #     after another, on a fixture tree (sysfs writes land in plain files, so every create succeeds).
 #   scripts/bench-placement.sh [runs]      (default 10 runs each; the median is reported)
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-10}
-cd "$repo"
-swift build -c release -q --product vgpuctl && swift build -c release -q --product vgpu-fixture
-bin=$(swift build -c release --show-bin-path)
-work=$(mktemp -d /tmp/vgpuctl-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/bench/lib.sh"
 "$bin/vgpu-fixture" "$work/vfio/sys" --host large --gpus 8 --vfs 32 --types 24 --layout vfio >/dev/null
 export VGPUCTL_ROOT=$work/vfio
-
-median_ms() {  # median wall time in ms over $runs runs, after one warm-up
-  "$@" >/dev/null
-  for _ in $(seq "$runs"); do
-    local start end; start=$(date +%s%N); "$@" >/dev/null; end=$(date +%s%N)
-    echo $(( (end - start) / 1000 ))
-  done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
-}
 
 type=$("$bin/vgpuctl" types --json | jq -r '.[0].types[0].type')
 inventory=$(median_ms "$bin/vgpuctl" types --json)

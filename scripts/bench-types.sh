@@ -4,25 +4,12 @@
 # tree, given to mdevctl (which only reads /sys) through a private mount namespace.
 #   scripts/bench-types.sh [runs]      (default 20 runs each; the median is reported)
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-20}
-cd "$repo"
-swift build -c release -q --product vgpuctl && swift build -c release -q --product vgpu-fixture
-bin=$(swift build -c release --show-bin-path)
-work=$(mktemp -d /tmp/vgpuctl-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/bench/lib.sh"
 gcc -O2 -o "$work/floor" scripts/bench/floor.c
 "$bin/vgpu-fixture" "$work/mdev" --host large --gpus 8 --vfs 32 --types 24 --layout mdev
 "$bin/vgpu-fixture" "$work/both" --host large --gpus 8 --vfs 32 --types 24 --layout both
 
-# median wall time in ms of a command over $runs runs (after one warm-up run)
-median_ms() {
-  "$@" >/dev/null
-  for _ in $(seq "$runs"); do
-    local start end; start=$(date +%s%N); "$@" >/dev/null; end=$(date +%s%N)
-    echo $(( (end - start) / 1000 ))
-  done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
-}
 export -f median_ms; export runs
 
 for tree in mdev both; do

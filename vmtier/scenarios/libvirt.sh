@@ -109,9 +109,10 @@ live_attach() {
 check "live attach of a second vGPU: the guest sees it" live_attach
 
 live_detach() {
-  local start; start=$(date +%s.%N)
-  vg detach "$(cat /tmp/second)" --detach-timeout 180 || return 1
-  echo "note: live detach answered by the guest (device-removed event) in $(echo "$(date +%s.%N) - $start" | bc) s"
+  local start how; start=$(date +%s.%N)
+  how=$(VGPUCTL_DEBUG=1 vg detach "$(cat /tmp/second)" --detach-timeout 180 2>&1) || { echo "$how"; return 1; }
+  echo "note: live detach answered by the guest in $(echo "$(date +%s.%N) - $start" | bc) s: $how"
+  echo "$how" | grep -q "device-removed event for hostdev" || { echo "the wait did not end on libvirt's event"; return 1; }
   ! virsh dumpxml web01 | grep -q "uuid='$(cat /tmp/second)'" || { echo "still in live XML"; return 1; }
   ! inactive_has "$(cat /tmp/second)" || { echo "still in definition"; return 1; }
   [ -e "/sys/bus/mdev/devices/$(cat /tmp/second)" ] || { echo "detach must keep the vGPU"; return 1; }

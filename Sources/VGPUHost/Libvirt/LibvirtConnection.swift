@@ -84,18 +84,29 @@ public final class LibvirtConnection: Hypervisor {
         let deadline = monotonicNow() + timeout
         while true {
             if let alias, let events {
-                if events.removed.contains(alias) { return }
+                if events.removed.contains(alias) {
+                    debug("device-removed event for \(alias) of domain \(domain)")
+                    return
+                }
                 if events.failed.contains(alias) {
                     throw VGPUError(.busy, "the guest of domain \(domain) refused to release the vGPU (device \(alias)); it stays attached",
                                     fix: "check the guest's kernel log; shut the domain down to detach it")
                 }
             }
-            if !stillPresent(xml, in: domain) { return }
+            if !stillPresent(xml, in: domain) {
+                debug("the vGPU left domain \(domain)'s live XML")
+                return
+            }
             if monotonicNow() >= deadline { break }
             if let events { events.wait(milliseconds: 500) } else { usleep(200_000) }
         }
         throw VGPUError(.busy, "the guest of domain \(domain) has not released the vGPU after \(Int(timeout)) s; it stays attached",
                         fix: "make sure the guest OS handles ACPI hot-unplug, then run 'vgpuctl detach' again (or shut the domain down)")
+    }
+
+    /// `VGPUCTL_DEBUG=1`: say on stderr how a wait ended (the VM tier checks that the event path is taken).
+    private func debug(_ message: String) {
+        if getenv("VGPUCTL_DEBUG") != nil { fputs("vgpuctl: debug: \(message)\n", stderr) }
     }
 
     private func stillPresent(_ hostdev: String, in domain: String) -> Bool {
