@@ -106,7 +106,9 @@ public final class LibvirtConnection: Hypervisor {
 
     /// `VGPUCTL_DEBUG=1`: say on stderr how a wait ended (the VM tier checks that the event path is taken).
     private func debug(_ message: String) {
-        if getenv("VGPUCTL_DEBUG") != nil { fputs("vgpuctl: debug: \(message)\n", stderr) }
+        guard getenv("VGPUCTL_DEBUG") != nil else { return }
+        let line = Array("vgpuctl: debug: \(message)\n".utf8)
+        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
 
     private func stillPresent(_ hostdev: String, in domain: String) -> Bool {
