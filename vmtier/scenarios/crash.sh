@@ -76,4 +76,5 @@ timed_kills() {
 check "kill -9 from outside at timed moments during a 3-vGPU create --vm --persist" timed_kills
 reset_empty
 check "the unrelated definition is untouched at the end" sh -c "[ \"\$(sha256sum /etc/mdevctl.d/mdpy/$unrelated)\" = \"$unrelated_sum\" ]"
+virsh undefine web01 >/dev/null; mdevctl undefine -u "$unrelated"; stop_libvirtd
 finish

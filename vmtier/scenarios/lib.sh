@@ -37,7 +37,9 @@ remove_all_mdevs() { for d in /sys/bus/mdev/devices/*; do [ -e "$d" ] && echo 1 
 
 # libvirtd as the tier needs it: no virtlogd (stdio_handler file), root, no namespaces, cgroups or security driver.
 start_libvirtd() {
-  cat >> /etc/libvirt/qemu.conf <<CONF
+  virsh -c qemu:///system version >/dev/null 2>&1 && return 0
+  grep -q '^# vmtier' /etc/libvirt/qemu.conf || cat >> /etc/libvirt/qemu.conf <<CONF
+# vmtier
 stdio_handler = "file"
 user = "root"
 group = "root"
@@ -49,6 +51,10 @@ CONF
   libvirtd -d || return 1
   for _ in $(seq 60); do virsh -c qemu:///system version >/dev/null 2>&1 && return 0; sleep 1; done
   return 1
+}
+
+stop_libvirtd() {
+  pkill -x libvirtd; for _ in $(seq 30); do pgrep -x libvirtd >/dev/null || return 0; sleep 0.5; done
 }
 
 finish() {
