@@ -94,4 +94,17 @@ import Testing
         #expect(DomainXML.numaNode(in: "<domain><numatune><memory mode='strict' nodeset='0-1'/></numatune></domain>") == nil)
         #expect(DomainXML.numaNode(in: "<domain><memory unit='KiB'>1024</memory></domain>") == nil)
     }
+
+    @Test func numaNodeComesFromPinnedCPUsWhenAllAreOnOneNode() {
+        let nodes = [0: Set(0...7), 1: Set(8...15)]
+        #expect(NUMAPinning.cpuList("0-3,8,^2") == [0, 1, 3, 8])
+        #expect(NUMAPinning.cpuList("3-1") == nil)
+        #expect(NUMAPinning.node(ofDomain: "<domain><vcpu placement='static' cpuset='8-11'>4</vcpu></domain>", nodeCPUs: nodes) == 1)
+        #expect(NUMAPinning.node(ofDomain: "<domain><vcpu cpuset='6-9'>4</vcpu></domain>", nodeCPUs: nodes) == nil, "spans two nodes")
+        let pinned = "<domain><vcpu>2</vcpu><cputune><vcpupin vcpu='0' cpuset='2'/><vcpupin vcpu='1' cpuset='3'/></cputune></domain>"
+        #expect(NUMAPinning.node(ofDomain: pinned, nodeCPUs: nodes) == 0)
+        let both = "<domain><vcpu cpuset='8'>1</vcpu><numatune><memory nodeset='0'/></numatune></domain>"
+        #expect(NUMAPinning.node(ofDomain: both, nodeCPUs: nodes) == 0, "numatune wins")
+        #expect(NUMAPinning.node(ofDomain: "<domain><vcpu>2</vcpu></domain>", nodeCPUs: nodes) == nil)
+    }
 }

@@ -74,4 +74,12 @@ import VGPUHost
         #expect(NVIDIAVGPUTypes.number("nvidia-1414") == 1414)
         #expect(NVIDIAVGPUTypes.number("mtty-1") == nil)
     }
+
+    @Test func numaNodesAndTheirCPUsComeFromSysfs() throws {
+        let host = try TestHost { try SysfsTree(sysfs: $0) }
+        try host.tree.write("devices/system/node/node0/cpulist", "0-3\n")
+        try host.tree.write("devices/system/node/node1/cpulist", "4-7,16\n")
+        try host.tree.write("devices/system/node/possible", "0-1\n")
+        #expect(host.reader().numaNodeCPUs() == [0: [0, 1, 2, 3], 1: [4, 5, 6, 7, 16]])
+    }
 }

@@ -102,6 +102,18 @@ public struct SysfsReader: Sendable {
     }
 
     /// The physical GPU, vendor and NUMA node of a PCI parent; all nil for virtual parents (samples).
+    /// Each NUMA node's CPUs (`devices/system/node/node<N>/cpulist`); empty where sysfs has no nodes.
+    public func numaNodeCPUs() -> [Int: Set<Int>] {
+        let base = Paths.join(paths.sysfs, "devices/system/node")
+        var nodes: [Int: Set<Int>] = [:]
+        for name in (try? os.list(base)) ?? [] where name.hasPrefix("node") {
+            guard let node = Int(name.dropFirst(4)), let text = try? os.read(Paths.join(base, "\(name)/cpulist")),
+                  let cpus = NUMAPinning.cpuList(text.trimmingTrailingWhitespace) else { continue }
+            nodes[node] = cpus
+        }
+        return nodes
+    }
+
     private func pciIdentity(_ directory: String) -> (gpu: String?, vendor: String?, numaNode: Int?) {
         let physfn = try? os.readLink(Paths.join(directory, "physfn"))
         let functionDirectory = physfn.map { _ in Paths.join(directory, "physfn") } ?? directory

@@ -11,7 +11,7 @@ struct CreateCommand: ParsableCommand {
             acting). Prints each new vGPU's UUID. With --persist each vGPU also gets a definition (mdevctl's format),
             so it comes back after a reboot. With --vm the vGPUs are attached to the domain's definition and, if the
             domain runs, to the running domain (--config or --live narrow that); placement prefers GPUs on the NUMA
-            node the domain's <numatune> names.
+            node the domain is pinned to (its <numatune> memory node, or the node of the CPUs its vCPUs are pinned to).
             It is one transaction: if any step fails, everything already done is undone; if the process dies,
             the next vgpuctl command (or 'vgpuctl recover') undoes it. Nothing is written unless every check passes.
 
@@ -56,7 +56,8 @@ struct CreateCommand: ParsableCommand {
             let inventory = try session.inventory(domains: true)
             let domain = try connection.domain(vm)
             let scope = try DomainPlanner.scope(config: config, live: live, domain: domain.name, isActive: domain.isActive)
-            let request = placement.request(numaNode: DomainXML.numaNode(in: try connection.xml(of: domain.name, inactive: true)))
+            let nodeCPUs = SysfsReader(paths: host.paths, os: host.os).numaNodeCPUs()
+            let request = placement.request(numaNode: NUMAPinning.node(ofDomain: try connection.xml(of: domain.name, inactive: true), nodeCPUs: nodeCPUs))
             (placements, _) = try LifecyclePlanner.create(request, uuids: uuids, inventory: inventory, config: host.placementConfig())
             let templates = try TemplateStore.load()
             plan = try DomainPlanner.createAndAttach(placements, uuids: uuids, domain: domain.name, scope: scope) {
