@@ -1,6 +1,6 @@
 #!/bin/bash
 # Benchmark (not run by default; prints numbers): create --vm + destroy --vm for 1, 4 and 16 vGPUs on a shut-off
-# domain, against the same work done with mdevctl start + virsh attach-device / detach-device + mdevctl stop.
+# domain (one command per vGPU, and one 'create --count N'), against the same work done with mdevctl start + virsh attach-device / detach-device + mdevctl stop.
 . "$(dirname "$0")/lib.sh"
 remove_all_mdevs
 start_libvirtd
@@ -17,6 +17,10 @@ for n in 1 4 16; do
   vg destroy --vm bench || echo "destroy failed"
   ours=$(ms "$t")
   t=$(date +%s%N)
+  vg create --type mtty-1 --count $n --vm bench >/dev/null || echo "create --count failed"
+  vg destroy --vm bench || echo "destroy failed"
+  counted=$(ms "$t")
+  t=$(date +%s%N)
   for _ in $(seq $n); do
     u=$(uuidgen)
     mdevctl start -u "$u" -p mtty -t mtty-1
@@ -31,7 +35,7 @@ for n in 1 4 16; do
   done
   rm -f /tmp/bench-uuids
   theirs=$(ms "$t")
-  echo "bench| $n vGPU(s): vgpuctl create --vm x$n + destroy --vm: $ours ms; mdevctl start + virsh attach-device x$n, then detach + stop: $theirs ms"
+  echo "bench| $n vGPU(s): vgpuctl create --vm x$n + destroy --vm: $ours ms; create --count $n --vm + destroy --vm: $counted ms; mdevctl start + virsh attach-device x$n, then detach + stop: $theirs ms"
 done
 check "benchmark ran" true
 remove_all_mdevs
