@@ -64,8 +64,9 @@ struct CreateCommand: ParsableCommand {
                 try templates.hostdev(for: $0, options: hostdev.xml)
             }
         } else {
+            // No domain is involved, so libvirt is not asked (the lock is held meanwhile).
             (placements, plan) = try LifecyclePlanner.create(placement.request(), uuids: uuids,
-                                                             inventory: session.inventory(domains: false), config: host.placementConfig())
+                                                             inventory: host.inventory(), config: host.placementConfig())
         }
         if persist { plan = DefinitionPlanner.persisting(plan, start: .auto) }
         try session.execute(plan)

@@ -35,7 +35,7 @@ struct DefineCommand: ParsableCommand {
         let session = try HostSession(host: host, lock: lock)
         let id = try uuid.map(DeviceUUID.init(parsing:)) ?? LibUUID.random()
         let (_, plan) = try DefinitionPlanner.define(type: type, parent: parent, uuid: id, start: start.value,
-                                                     inventory: session.inventory(domains: false), config: host.placementConfig())
+                                                     inventory: host.inventory(), config: host.placementConfig())
         try session.execute(plan)
         Console.out(id.text + "\n")
     }
@@ -98,7 +98,7 @@ struct StartCommand: ParsableCommand {
 
     func run() throws {
         let session = try HostSession(host: host, lock: lock)
-        let inventory = try session.inventory(domains: false)
+        let inventory = try host.inventory()
         guard auto else { return try session.execute(DefinitionPlanner.start(DeviceUUID(parsing: uuid!), inventory: inventory)) }
         var failures = 0
         for (definition, planned) in DefinitionPlanner.startAuto(inventory: inventory) {
