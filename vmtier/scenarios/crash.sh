@@ -45,7 +45,7 @@ sweep() {  # label expected-whole-if-killed expected-whole-if-completed setup co
     whole=$(whole_or_nothing) || { echo "after kill point $n (exit $rc): $whole"; return 1; }
     if [ "$rc" = 0 ]; then
       expect_eq "$done_whole" "$whole" "$label completed at $n" || return 1
-      echo "note: $label: killed at each of the $((n - 1)) calls ($undone rolled back / $finished completed), then ran to the end"
+      echo "note: $label: killed at each of its $((n - 1)) OS calls; after recover, $undone times as before the command, $finished times as after it; then ran to the end"
       return 0
     fi
     [ "$rc" = 137 ] || { echo "$label at $n: exit $rc, wanted 137 (SIGKILL)"; return 1; }
