@@ -83,6 +83,9 @@ public final class LibvirtConnection: Hypervisor {
         // device-removed event (and look at the live XML too, in case libvirt finished it before returning).
         let deadline = monotonicNow() + timeout
         while true {
+            // Deliver what libvirt has sent first: if the guest answered during libvirt's own short wait inside
+            // the detach call, the event is already queued.
+            if let events { events.wait(milliseconds: 200) } else { usleep(200_000) }
             if let alias, let events {
                 if events.removed.contains(alias) {
                     debug("device-removed event for \(alias) of domain \(domain)")
@@ -98,7 +101,6 @@ public final class LibvirtConnection: Hypervisor {
                 return
             }
             if monotonicNow() >= deadline { break }
-            if let events { events.wait(milliseconds: 500) } else { usleep(200_000) }
         }
         throw VGPUError(.busy, "the guest of domain \(domain) has not released the vGPU after \(Int(timeout)) s; it stays attached",
                         fix: "make sure the guest OS handles ACPI hot-unplug, then run 'vgpuctl detach' again (or shut the domain down)")
