@@ -2,21 +2,21 @@ import VGPUCore
 
 /// Runs steps against the real host through the adapters. Each step first checks whether it is already done
 /// (recovery repeats steps), then acts.
-public final class HostStepRunner: StepRunner {
+public struct HostStepRunner: StepRunner {
     public let sysfs: SysfsWriter
     public let definitions: DefinitionStore
     /// How long a live detach waits for the guest to release the device.
     public let detachTimeout: Double
-    /// Opened on first use: only plans that attach or detach need libvirt.
-    private let connect: () throws -> Hypervisor
-    private var hypervisor: Hypervisor?
+    /// Asked for only by attach and detach steps, so plans without them never connect to libvirt (the caller
+    /// opens the connection on first use and keeps it).
+    private let hypervisor: () throws -> Hypervisor
 
     public init(sysfs: SysfsWriter, definitions: DefinitionStore, detachTimeout: Double = 30,
-                hypervisor connect: @escaping () throws -> Hypervisor) {
+                hypervisor: @escaping () throws -> Hypervisor) {
         self.sysfs = sysfs
         self.definitions = definitions
         self.detachTimeout = detachTimeout
-        self.connect = connect
+        self.hypervisor = hypervisor
     }
 
     public func run(_ step: Step) throws {
@@ -26,11 +26,11 @@ public final class HostStepRunner: StepRunner {
         case let .assignVF(vf, type, uuid): try sysfs.assignVF(vf, type: type, uuid: uuid)
         case let .releaseVF(vf, _, uuid): try sysfs.releaseVF(vf, uuid: uuid)
         case let .attachHostdev(domain, _, xml, scope):
-            let libvirt = try hypervisorOnce()
+            let libvirt = try hypervisor()
             if try references(libvirt, domain: domain, scope: scope, xml: xml) != false { return }
             try libvirt.attach(xml, to: domain, scope: scope)
         case let .detachHostdev(domain, _, xml, scope):
-            let libvirt = try hypervisorOnce()
+            let libvirt = try hypervisor()
             if try references(libvirt, domain: domain, scope: scope, xml: xml) != true { return }
             try libvirt.detach(xml, from: domain, scope: scope, timeout: detachTimeout)
         case let .writeDefinition(definition): try definitions.write(definition)
@@ -46,12 +46,5 @@ public final class HostStepRunner: StepRunner {
         let uuids = Set(DomainXML.mdevUUIDs(in: document)), addresses = Set(DomainXML.pciAddresses(in: document))
         return DomainXML.mdevUUIDs(in: xml).contains(where: uuids.contains)
             || DomainXML.pciAddresses(in: xml).contains(where: addresses.contains)
-    }
-
-    private func hypervisorOnce() throws -> Hypervisor {
-        if let hypervisor { return hypervisor }
-        let opened = try connect()
-        hypervisor = opened
-        return opened
     }
 }
