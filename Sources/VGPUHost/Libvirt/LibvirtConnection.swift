@@ -97,7 +97,17 @@ public final class LibvirtConnection: Hypervisor {
                 }
             }
             if !stillPresent(xml, in: domain) {
-                debug("the vGPU left domain \(domain)'s live XML")
+                // Gone already (libvirt's own wait inside the detach call saw the guest answer): its event is on
+                // the way; give it a moment so the event stays the signal, the live XML only the fallback.
+                if let alias, let events {
+                    let grace = monotonicNow() + 5
+                    while !events.removed.contains(alias) && monotonicNow() < grace { events.wait(milliseconds: 200) }
+                    if events.removed.contains(alias) {
+                        debug("device-removed event for \(alias) of domain \(domain)")
+                        return
+                    }
+                }
+                debug("the vGPU left domain \(domain)'s live XML (no device-removed event within 5 s)")
                 return
             }
             if monotonicNow() >= deadline { break }
