@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: front ends (vgpuctl) -> VGPUHost (adapters) -> VGPUCore (pure).
+// Dependencies point one way: front ends (vgpuctl) -> VGPUApp (use cases) -> VGPUHost (adapters) -> VGPUCore (pure).
 let package = Package(
     name: "vgpuctl",
     platforms: [.macOS(.v13)],
@@ -22,11 +22,13 @@ let package = Package(
         .target(name: "VGPUCore"),
         // Adapters: sysfs, libvirt, udev, libuuid, definitions, journal, lock. The OS is touched in OS/.
         .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CUdev", "CLibUUID"]),
+        // The application layer: the use cases every front end (CLI, hook, reconcile, vgpud) calls.
+        .target(name: "VGPUApp", dependencies: ["VGPUCore", "VGPUHost"]),
         // Builds sysfs trees that mirror real hosts, for tests and the benchmark generator.
         .target(name: "VGPUFixtures", dependencies: ["VGPUCore", "VGPUHost"]),
 
         .executableTarget(name: "vgpuctl", dependencies: [
-            "VGPUCore", "VGPUHost",
+            "VGPUCore", "VGPUHost", "VGPUApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vgpu-fixture", dependencies: [

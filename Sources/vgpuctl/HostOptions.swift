@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import VGPUCore
 import VGPUHost
+import VGPUApp
 
 /// Where the host is: every path derives from these (tests point them at fixture trees).
 struct HostOptions: ParsableArguments {
@@ -11,45 +12,12 @@ struct HostOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The directory that stands for /sys.", valueName: "dir"))
     var sysfsRoot: String?
 
-    var paths: HostPaths {
-        let environment = ProcessInfo.processInfo.environment
-        let root = self.root ?? environment["VGPUCTL_ROOT"] ?? "/"
-        return HostPaths(root: root, sysfs: sysfsRoot ?? environment["VGPUCTL_SYSFS_ROOT"])
-    }
-
-    /// The OS boundary. For the VM tier's fault and crash tests, `VGPUCTL_FAIL_AT=N` makes the Nth mutating call
-    /// fail and `VGPUCTL_KILL_AT=N` SIGKILLs the process there.
-    var os: SystemCalls { Self.os }
-
-    private static let os: SystemCalls = {
-        let environment = ProcessInfo.processInfo.environment
-        if let index = environment["VGPUCTL_FAIL_AT"].flatMap({ Int($0) }) { return FaultInjectingOS(failAt: index) }
-        if let index = environment["VGPUCTL_KILL_AT"].flatMap({ Int($0) }) { return FaultInjectingOS(failAt: index, mode: .kill) }
-        return LiveSystemCalls()
-    }()
-
-    var definitionStore: DefinitionStore { DefinitionStore(paths: paths, os: os) }
-
-    /// sysfs plus the persistent definitions; an unreadable definition file is reported, never fatal.
-    func inventory() throws -> Inventory {
-        var inventory = try SysfsReader(paths: paths, os: os).inventory()
-        let (definitions, problems) = definitionStore.all()
-        for problem in problems { Console.error("vgpuctl: warning: \(problem)\n") }
-        inventory.definitions = definitions.sorted { ($0.parent, $0.uuid) < ($1.parent, $1.uuid) }
-        return inventory
-    }
-
-    /// The placement config: `etc/vgpuctl/vgpuctl.conf` under the root (or `VGPUCTL_CONFIG`); none means one
-    /// default group with the pack policy.
-    func placementConfig() throws -> PlacementConfig {
-        let file = ProcessInfo.processInfo.environment["VGPUCTL_CONFIG"] ?? paths.configFile
-        guard os.exists(file) else { return PlacementConfig() }
-        let text: String
-        do { text = try os.read(file) } catch {
-            throw VGPUError(.host, "could not read the config file: \(error)", fix: "check its permissions")
-        }
-        return try HostConfig.parse(text, file: file)
-    }
+    /// Where the host is: these options, else VGPUCTL_ROOT / VGPUCTL_SYSFS_ROOT / VGPUCTL_CONFIG.
+    var context: HostContext { HostContext.resolve(root: root, sysfsRoot: sysfsRoot) }
+    var paths: HostPaths { context.paths }
+    var os: SystemCalls { context.os }
+    func inventory() throws -> Inventory { try context.inventory() }
+    func placementConfig() throws -> PlacementConfig { try context.placementConfig() }
 }
 
 /// Output options shared by every command.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import VGPUCore
 import VGPUHost
+import VGPUApp
 
 /// How to reach libvirt.
 struct LibvirtOptions: ParsableArguments {
@@ -11,6 +12,7 @@ struct LibvirtOptions: ParsableArguments {
     var detachTimeout: Double = 30
 
     func open() throws -> LibvirtConnection { try LibvirtConnection(uri: connect) }
+    var settings: LibvirtSettings { LibvirtSettings(uri: connect, detachTimeout: detachTimeout) }
 }
 
 /// How the vGPU's <hostdev> looks (create --vm, attach, xml).

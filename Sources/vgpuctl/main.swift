@@ -2,6 +2,7 @@ import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
+import VGPUApp
 import VGPUCore
 
 /// The entry point: ArgumentParser parses and validates; our own errors exit with their documented codes.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import VGPUCore
 import VGPUHost
+import VGPUApp
 
 struct CreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,27 +50,9 @@ struct CreateCommand: ParsableCommand {
     func run() throws {
         let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
         let uuids = try uuid.map { [try DeviceUUID(parsing: $0)] } ?? (0..<placement.count).map { _ in LibUUID.random() }
-        let placements: [Placement]
-        var plan: Plan
-        if let vm {
-            let connection = try session.libvirt()
-            let inventory = try session.inventory(domains: true)
-            let domain = try connection.domain(vm)
-            let scope = try DomainPlanner.scope(config: config, live: live, domain: domain.name, isActive: domain.isActive)
-            let nodeCPUs = SysfsReader(paths: host.paths, os: host.os).numaNodeCPUs()
-            let request = placement.request(numaNode: NUMAPinning.node(ofDomain: try connection.xml(of: domain.name, inactive: true), nodeCPUs: nodeCPUs))
-            (placements, _) = try LifecyclePlanner.create(request, uuids: uuids, inventory: inventory, config: host.placementConfig())
-            let templates = try TemplateStore.load()
-            plan = try DomainPlanner.createAndAttach(placements, uuids: uuids, domain: domain.name, scope: scope) {
-                try templates.hostdev(for: $0, options: hostdev.xml)
-            }
-        } else {
-            // No domain is involved, so libvirt is not asked (the lock is held meanwhile).
-            (placements, plan) = try LifecyclePlanner.create(placement.request(), uuids: uuids,
-                                                             inventory: host.inventory(), config: host.placementConfig())
-        }
-        if persist { plan = DefinitionPlanner.persisting(plan, start: .auto) }
-        try session.execute(plan)
+        let placements = try vm.map {
+            try session.create(placement.request(), uuids: uuids, domain: $0, config: config, live: live, hostdev: hostdev.xml, persist: persist)
+        } ?? session.create(placement.request(), uuids: uuids, persist: persist)
         if output.json {
             return try JSONOutput.print(zip(uuids, placements).map { uuid, placement in
                 CreatedVGPU(uuid: uuid, parent: placement.parent, gpu: placement.gpu, type: placement.type,

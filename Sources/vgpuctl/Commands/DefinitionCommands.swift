@@ -1,6 +1,7 @@
 import ArgumentParser
 import VGPUCore
 import VGPUHost
+import VGPUApp
 
 struct DefineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,9 +35,7 @@ struct DefineCommand: ParsableCommand {
     func run() throws {
         let session = try HostSession(host: host, lock: lock)
         let id = try uuid.map(DeviceUUID.init(parsing:)) ?? LibUUID.random()
-        let (_, plan) = try DefinitionPlanner.define(type: type, parent: parent, uuid: id, start: start.value,
-                                                     inventory: host.inventory(), config: host.placementConfig())
-        try session.execute(plan)
+        try session.define(type: type, parent: parent, uuid: id, start: start.value)
         Console.out(id.text + "\n")
     }
 }
@@ -46,21 +45,19 @@ enum StartFlag: String, EnumerableFlag {
     var value: Definition.Start { self == .auto ? .auto : .manual }
 }
 
-/// undefine, start and stop: one UUID in, one plan out.
+/// undefine and stop: one UUID in, one use case.
 protocol DefinitionAction: ParsableCommand {
     var host: HostOptions { get }
     var lock: LockOptions { get }
     var uuid: String { get }
-    func plan(_ uuid: DeviceUUID, _ inventory: Inventory, _ session: HostSession) throws -> Plan
+    func act(on uuid: DeviceUUID, in session: HostSession) throws
 }
 
 extension DefinitionAction {
     func validate() throws { _ = try DeviceUUID(parsing: uuid) }
 
     func run() throws {
-        let session = try HostSession(host: host, lock: lock)
-        let id = try DeviceUUID(parsing: uuid)
-        try session.execute(plan(id, try session.inventory(domains: false), session))
+        try act(on: DeviceUUID(parsing: uuid), in: HostSession(host: host, lock: lock))
     }
 }
 
@@ -70,9 +67,7 @@ struct UndefineCommand: DefinitionAction {
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
     @Argument(help: "The vGPU's UUID.") var uuid: String
-    func plan(_ uuid: DeviceUUID, _ inventory: Inventory, _ session: HostSession) throws -> Plan {
-        try DefinitionPlanner.undefine(uuid, inventory: inventory)
-    }
+    func act(on uuid: DeviceUUID, in session: HostSession) throws { try session.undefine(uuid) }
 }
 
 struct StartCommand: ParsableCommand {
@@ -98,14 +93,12 @@ struct StartCommand: ParsableCommand {
 
     func run() throws {
         let session = try HostSession(host: host, lock: lock)
-        let inventory = try host.inventory()
-        guard auto else { return try session.execute(DefinitionPlanner.start(DeviceUUID(parsing: uuid!), inventory: inventory)) }
+        guard auto else { return try session.start(DeviceUUID(parsing: uuid!)) }
         var failures = 0
-        for (definition, planned) in DefinitionPlanner.startAuto(inventory: inventory) {
-            do {
-                try session.execute(planned.get())
-                Console.out("started \(definition.uuid) (\(definition.type) on \(definition.parent))\n")
-            } catch let error as VGPUError {
+        for (definition, result) in try session.startAuto() {
+            switch result {
+            case .success: Console.out("started \(definition.uuid) (\(definition.type) on \(definition.parent))\n")
+            case .failure(let error):
                 failures += 1
                 Console.error("vgpuctl: could not start \(definition.uuid): \(error)\n")
             }
@@ -122,11 +115,7 @@ struct StopCommand: DefinitionAction {
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
     @Argument(help: "The vGPU's UUID.") var uuid: String
-    func plan(_ uuid: DeviceUUID, _ inventory: Inventory, _ session: HostSession) throws -> Plan {
-        let plan = try DefinitionPlanner.stop(uuid, inventory: inventory)
-        try session.refuseIfHeld(uuid, in: inventory)
-        return plan
-    }
+    func act(on uuid: DeviceUUID, in session: HostSession) throws { try session.stop(uuid) }
 }
 
 struct RecoverCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import VGPUCore
 import VGPUHost
+import VGPUApp
 
 struct AttachCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,12 +22,8 @@ struct AttachCommand: ParsableCommand {
     }
 
     func run() throws {
-        let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
-        let vgpu = try LifecyclePlanner.existing(DeviceUUID(parsing: uuid), in: session.inventory(domains: true))
-        let domain = try session.libvirt().domain(vm)
-        let scope = try DomainPlanner.scope(config: config, live: live, domain: domain.name, isActive: domain.isActive)
-        let xml = try TemplateStore.load().hostdev(for: vgpu, options: hostdev.xml)
-        try session.execute(DomainPlanner.attach(vgpu, domain: domain.name, scope: scope, xml: xml))
+        try HostSession(host: host, lock: lock, libvirt: libvirt)
+            .attach(DeviceUUID(parsing: uuid), domain: vm, config: config, live: live, hostdev: hostdev.xml)
     }
 }
 
@@ -44,11 +41,7 @@ struct DetachCommand: ParsableCommand {
     func validate() throws { _ = try DeviceUUID(parsing: uuid) }
 
     func run() throws {
-        let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
-        let vgpu = try LifecyclePlanner.existing(DeviceUUID(parsing: uuid), in: session.inventory(domains: true))
-        let isActive = try vgpu.domain.map { try session.libvirt().domain($0).isActive } ?? false
-        let xml = try TemplateStore.load().hostdev(for: vgpu)
-        try session.execute(DomainPlanner.detach(vgpu, isActive: isActive, xml: xml))
+        try HostSession(host: host, lock: lock, libvirt: libvirt).detach(DeviceUUID(parsing: uuid))
     }
 }
 
@@ -65,14 +58,7 @@ struct DestroyCommand: ParsableCommand {
     func validate() throws { _ = try Validation.domainName(vm) }
 
     func run() throws {
-        let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
-        let inventory = try session.inventory(domains: true)
-        let domain = try session.libvirt().domain(vm)
-        let templates = try TemplateStore.load()
-        let plan = try DomainPlanner.destroy(domain: domain.name, isActive: domain.isActive, inventory: inventory) {
-            try templates.hostdev(for: $0)
-        }
-        try session.execute(plan)
+        try HostSession(host: host, lock: lock, libvirt: libvirt).destroy(domain: vm)
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import VGPUApp
 import VGPUCore
 import VGPUHost
 

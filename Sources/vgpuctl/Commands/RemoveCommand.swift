@@ -1,6 +1,7 @@
 import ArgumentParser
 import VGPUCore
 import VGPUHost
+import VGPUApp
 
 struct RemoveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,11 +20,6 @@ struct RemoveCommand: ParsableCommand {
     func validate() throws { _ = try DeviceUUID(parsing: uuid) }
 
     func run() throws {
-        let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
-        let inventory = try session.inventory(domains: false)
-        let id = try DeviceUUID(parsing: uuid)
-        let plan = try DefinitionPlanner.remove(id, inventory: inventory)
-        try session.refuseIfHeld(id, in: inventory)
-        try session.execute(plan)
+        try HostSession(host: host, lock: lock, libvirt: libvirt).remove(DeviceUUID(parsing: uuid))
     }
 }

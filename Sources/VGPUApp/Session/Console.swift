@@ -4,9 +4,9 @@ import Glibc
 
 /// Standard output and error, without Foundation's FileHandle (vgpuctl loads only FoundationEssentials, which
 /// keeps start-up short: it runs from udev, libvirt hooks and timers, and in the TCG-emulated VM tier).
-enum Console {
-    static func out(_ text: String) { write(1, text) }
-    static func error(_ text: String) { write(2, text) }
+public enum Console {
+    public static func out(_ text: String) { write(1, text) }
+    public static func error(_ text: String) { write(2, text) }
 
     private static func write(_ fd: Int32, _ text: String) {
         var bytes = Array(text.utf8)

@@ -1,0 +1,67 @@
+import FoundationEssentials
+import VGPUCore
+import VGPUHost
+
+/// Where the host is and how it is touched: every path derives from `paths` (tests point it at fixture trees),
+/// every OS call goes through `os`. Front ends build one from their options and the environment.
+public struct HostContext: Sendable {
+    public let paths: HostPaths
+    public let os: SystemCalls
+    /// The placement config file (`VGPUCTL_CONFIG`, else `etc/vgpuctl/vgpuctl.conf` under the root).
+    public let configFile: String
+
+    public init(paths: HostPaths, os: SystemCalls, configFile: String? = nil) {
+        self.paths = paths
+        self.os = os
+        self.configFile = configFile ?? paths.configFile
+    }
+
+    /// From command-line values, falling back to `VGPUCTL_ROOT`, `VGPUCTL_SYSFS_ROOT` and `VGPUCTL_CONFIG`.
+    public static func resolve(root: String? = nil, sysfsRoot: String? = nil) -> HostContext {
+        let environment = ProcessInfo.processInfo.environment
+        let paths = HostPaths(root: root ?? environment["VGPUCTL_ROOT"] ?? "/", sysfs: sysfsRoot ?? environment["VGPUCTL_SYSFS_ROOT"])
+        return HostContext(paths: paths, os: environmentOS, configFile: environment["VGPUCTL_CONFIG"])
+    }
+
+    /// The OS boundary. For the VM tier's fault and crash tests, `VGPUCTL_FAIL_AT=N` makes the Nth mutating call
+    /// fail and `VGPUCTL_KILL_AT=N` SIGKILLs the process there.
+    private static let environmentOS: SystemCalls = {
+        let environment = ProcessInfo.processInfo.environment
+        if let index = environment["VGPUCTL_FAIL_AT"].flatMap({ Int($0) }) { return FaultInjectingOS(failAt: index) }
+        if let index = environment["VGPUCTL_KILL_AT"].flatMap({ Int($0) }) { return FaultInjectingOS(failAt: index, mode: .kill) }
+        return LiveSystemCalls()
+    }()
+
+    public var definitionStore: DefinitionStore { DefinitionStore(paths: paths, os: os) }
+
+    /// sysfs plus the persistent definitions; an unreadable definition file is reported, never fatal.
+    public func inventory() throws -> Inventory {
+        var inventory = try SysfsReader(paths: paths, os: os).inventory()
+        let (definitions, problems) = definitionStore.all()
+        for problem in problems { Console.error("vgpuctl: warning: \(problem)\n") }
+        inventory.definitions = definitions.sorted { ($0.parent, $0.uuid) < ($1.parent, $1.uuid) }
+        return inventory
+    }
+
+    /// The placement config; none means one default group with the pack policy.
+    public func placementConfig() throws -> PlacementConfig {
+        guard os.exists(configFile) else { return PlacementConfig() }
+        let text: String
+        do { text = try os.read(configFile) } catch {
+            throw VGPUError(.host, "could not read the config file \(configFile): \(error)", fix: "check its permissions")
+        }
+        return try HostConfig.parse(text, file: configFile)
+    }
+}
+
+/// How to reach libvirt: `uri` nil means `LIBVIRT_DEFAULT_URI`, else `qemu:///system`.
+public struct LibvirtSettings: Sendable {
+    public var uri: String?
+    /// Seconds a live detach waits for the guest to release the device.
+    public var detachTimeout: Double
+
+    public init(uri: String? = nil, detachTimeout: Double = 30) {
+        self.uri = uri
+        self.detachTimeout = detachTimeout
+    }
+}

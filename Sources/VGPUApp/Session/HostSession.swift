@@ -1,0 +1,59 @@
+import VGPUCore
+import VGPUHost
+
+/// One state-changing operation's hold on the host: the host lock is taken first, interrupted operations are
+/// recovered next, and only then is the inventory read, planned on and changed, through the journaled
+/// executor. Read-only front ends never make one, so they never wait. Every front end (CLI, hook, reconcile,
+/// vgpud) calls the use cases on a session (UseCases/); none builds a plan itself.
+public final class HostSession {
+    public let host: HostContext
+    public let libvirtSettings: LibvirtSettings
+    /// Who holds the lock, for the message another waiter sees (e.g. "vgpuctl create --type mtty-2").
+    public let command: String
+    private let lock: HostLock
+    /// What recovery did as the session started, one line per operation.
+    public private(set) var recovered: [String] = []
+    private var connection: LibvirtConnection?
+    private(set) lazy var runner = HostStepRunner(
+        sysfs: SysfsWriter(paths: host.paths, os: host.os), definitions: host.definitionStore,
+        detachTimeout: libvirtSettings.detachTimeout, hypervisor: { [unowned self] in try self.libvirt() })
+
+    public init(host: HostContext, wait: Double, libvirt: LibvirtSettings = LibvirtSettings(), command: String) throws {
+        self.host = host
+        self.libvirtSettings = libvirt
+        self.command = command
+        lock = try HostLock.acquire(paths: host.paths, os: host.os, wait: wait, holder: command)
+        recovered = try Recovery(journal: journal, runner: runner).run()
+        for line in recovered { Console.error("vgpuctl: recovered: \(line)\n") }
+    }
+
+    var journal: Journal { Journal(paths: host.paths, os: host.os) }
+
+    public func libvirt() throws -> LibvirtConnection {
+        if let connection { return connection }
+        let opened = try LibvirtConnection(uri: libvirtSettings.uri)
+        connection = opened
+        return opened
+    }
+
+    /// The inventory with each vGPU's domain. `required` false: a host where libvirt is not running has no
+    /// domain to hold a vGPU, so go on without.
+    public func inventory(domains required: Bool) throws -> Inventory {
+        let inventory = try host.inventory()
+        do {
+            return try libvirt().annotate(inventory)
+        } catch let error as VGPUError where !required && error.message.hasPrefix("could not connect") {
+            return inventory
+        }
+    }
+
+    /// Refuses a vGPU a process holds open (checked on /proc, so it works with libvirtd down).
+    func refuseIfHeld(_ uuid: DeviceUUID, in inventory: Inventory) throws {
+        guard let vgpu = inventory.vgpu(uuid) else { return }
+        try DeviceHolders(paths: host.paths, os: host.os).refuseIfHeld(vgpu)
+    }
+
+    public func execute(_ plan: Plan) throws {
+        try Executor(runner: runner, journal: journal, command: command).execute(plan)
+    }
+}
