@@ -55,14 +55,33 @@ import Testing
         #expect(persisted.recovery == .rollBack)
 
         var inventory = Inventories.samples
-        let vgpu = VGPU(uuid: id, parent: "mtty", type: "mtty-1", layout: .mdev, domain: "web01")
+        let vgpu = VGPU(uuid: id, parent: "mtty", type: "mtty-1", layout: .mdev, domains: ["web01"])
         inventory.vgpus = [vgpu]
         inventory.definitions = [Definition(uuid: id, parent: "mtty", type: "mtty-1", start: .auto),
                                  Definition(uuid: Inventories.uuid(2), parent: "mtty", type: "mtty-1", start: .auto)]
-        let destroy = try DomainPlanner.destroy(domain: "web01", isActive: false, inventory: inventory) { _ in "x" }
+        let (destroy, kept) = try DomainPlanner.destroy(domain: "web01", isActive: false, inventory: inventory) { _ in "x" }
         #expect(destroy.steps.last == .deleteDefinition(inventory.definitions[0]))
         #expect(!destroy.steps.contains(.deleteDefinition(inventory.definitions[1])), "other definitions are untouched")
         #expect(destroy.recovery == .rollForward)
+        #expect(kept.isEmpty)
+    }
+
+    @Test func destroyOfOneOfTwoDomainsNamingAVGPUDetachesItAndKeepsItForTheOther() throws {
+        let id = Inventories.uuid(1)
+        var inventory = Inventories.samples
+        inventory.vgpus = [VGPU(uuid: id, parent: "mtty", type: "mtty-1", layout: .mdev, domains: ["b1", "a1"])]
+        inventory.definitions = [Definition(uuid: id, parent: "mtty", type: "mtty-1", start: .auto)]
+        let (destroy, kept) = try DomainPlanner.destroy(domain: "b1", isActive: false, inventory: inventory) { _ in "x" }
+        #expect(destroy.steps == [.detachHostdev(domain: "b1", uuid: id, xml: "x", scope: .config)])
+        #expect(kept.map(\.uuid) == [id])
+        let (nothing, _) = try DomainPlanner.destroy(domain: "zzattacker", isActive: false, inventory: inventory) { _ in "x" }
+        #expect(nothing.steps.isEmpty)
+        #expect(inventory.vgpus[0].domain == nil && inventory.vgpus[0].domains == ["a1", "b1"])
+        let remove = #expect(throws: VGPUError.self) { try LifecyclePlanner.remove(id, inventory: inventory) }
+        #expect(remove?.kind == .busy && remove?.message.contains("a1, b1") == true)
+        let detach = #expect(throws: VGPUError.self) { try DomainPlanner.detachedDomain(inventory.vgpus[0], requested: nil) }
+        #expect(detach?.message.contains("several domains") == true)
+        #expect(try DomainPlanner.detachedDomain(inventory.vgpus[0], requested: "b1") == "b1")
     }
 
     @Test func startAutoPlansEachStoppedAutoDefinitionOnItsOwn() throws {
@@ -89,22 +108,24 @@ import Testing
         return copy
     }
 
-    @Test func numaNodeComesFromNumatune() {
-        #expect(DomainXML.numaNode(in: "<domain><numatune><memory mode='strict' nodeset='1'/></numatune></domain>") == 1)
-        #expect(DomainXML.numaNode(in: "<domain><numatune><memory mode='strict' nodeset='0-1'/></numatune></domain>") == nil)
-        #expect(DomainXML.numaNode(in: "<domain><memory unit='KiB'>1024</memory></domain>") == nil)
+    @Test func numaNodeComesFromNumatune() throws {
+        let node = { (xml: String) in NUMAPinning.memoryNode(of: try DomainDocument(xml: xml, what: "test")) }
+        #expect(try node("<domain><numatune><memory mode='strict' nodeset='1'/></numatune></domain>") == 1)
+        #expect(try node("<domain><numatune><memory mode='strict' nodeset='0-1'/></numatune></domain>") == nil)
+        #expect(try node("<domain><memory unit='KiB'>1024</memory></domain>") == nil)
     }
 
-    @Test func numaNodeComesFromPinnedCPUsWhenAllAreOnOneNode() {
+    @Test func numaNodeComesFromPinnedCPUsWhenAllAreOnOneNode() throws {
         let nodes = [0: Set(0...7), 1: Set(8...15)]
+        let document = { (xml: String) in try DomainDocument(xml: xml, what: "test") }
         #expect(NUMAPinning.cpuList("0-3,8,^2") == [0, 1, 3, 8])
         #expect(NUMAPinning.cpuList("3-1") == nil)
-        #expect(NUMAPinning.node(ofDomain: "<domain><vcpu placement='static' cpuset='8-11'>4</vcpu></domain>", nodeCPUs: nodes) == 1)
-        #expect(NUMAPinning.node(ofDomain: "<domain><vcpu cpuset='6-9'>4</vcpu></domain>", nodeCPUs: nodes) == nil, "spans two nodes")
+        #expect(NUMAPinning.node(ofDomain: try document("<domain><vcpu placement='static' cpuset='8-11'>4</vcpu></domain>"), nodeCPUs: nodes) == 1)
+        #expect(NUMAPinning.node(ofDomain: try document("<domain><vcpu cpuset='6-9'>4</vcpu></domain>"), nodeCPUs: nodes) == nil, "spans two nodes")
         let pinned = "<domain><vcpu>2</vcpu><cputune><vcpupin vcpu='0' cpuset='2'/><vcpupin vcpu='1' cpuset='3'/></cputune></domain>"
-        #expect(NUMAPinning.node(ofDomain: pinned, nodeCPUs: nodes) == 0)
+        #expect(NUMAPinning.node(ofDomain: try document(pinned), nodeCPUs: nodes) == 0)
         let both = "<domain><vcpu cpuset='8'>1</vcpu><numatune><memory nodeset='0'/></numatune></domain>"
-        #expect(NUMAPinning.node(ofDomain: both, nodeCPUs: nodes) == 0, "numatune wins")
-        #expect(NUMAPinning.node(ofDomain: "<domain><vcpu>2</vcpu></domain>", nodeCPUs: nodes) == nil)
+        #expect(NUMAPinning.node(ofDomain: try document(both), nodeCPUs: nodes) == 0, "numatune wins")
+        #expect(NUMAPinning.node(ofDomain: try document("<domain><vcpu>2</vcpu></domain>"), nodeCPUs: nodes) == nil)
     }
 }

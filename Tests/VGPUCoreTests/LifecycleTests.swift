@@ -41,7 +41,7 @@ import Testing
 
     @Test func removeOfAnAttachedVGPUNamesTheDomain() {
         var vgpu = Inventories.vgpu(3, on: "mtty", type: "mtty-1")
-        vgpu.domain = "web01"
+        vgpu.domains = ["web01"]
         let error = #expect(throws: VGPUError.self) {
             try LifecyclePlanner.remove(vgpu.uuid, inventory: Inventory(parents: Inventories.samples.parents, vgpus: [vgpu]))
         }

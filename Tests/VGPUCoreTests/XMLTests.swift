@@ -19,16 +19,15 @@ import Testing
         let mdev = VGPU(uuid: try DeviceUUID(parsing: "6a0e1f0e-4b2f-4c1a-9d3e-0123456789ab"), parent: "mtty", type: "mtty-1", layout: .mdev)
         let xml = try templates.hostdev(for: mdev, options: .init(display: true))
         #expect(xml.contains("display='on'"))
-        #expect(DomainXML.mdevUUIDs(in: "<domain><devices>\(xml)</devices></domain>") == [mdev.uuid])
+        #expect(try DomainDocument(xml: "<domain><devices>\(xml)</devices></domain>", what: "test").mdevUUIDs == [mdev.uuid])
         let vf = VGPU(uuid: mdev.uuid, parent: "0000:17:00.4", type: "nvidia-1414", layout: .nvidiaVFIO, pciAddress: "0000:17:00.4")
         let pciXML = try templates.hostdev(for: vf)
         #expect(pciXML.contains("managed='no'") && pciXML.contains("bus='0x17'") && pciXML.contains("function='0x4'"))
-        #expect(DomainXML.pciAddresses(in: pciXML) == ["0000:17:00.4"])
-        #expect(DomainXML.mdevUUIDs(in: pciXML) == [])
+        #expect(try DomainDocument.source(ofHostdev: pciXML) == .pci("0000:17:00.4"))
         #expect(try templates.nodedev(for: VGPU(uuid: mdev.uuid, parent: "0000:3b:00.0", type: "nvidia-222", layout: .mdev)).contains("<parent>pci_0000_3b_00_0</parent>"))
     }
 
-    @Test func scannerReadsLibvirtsOwnOutputAndIgnoresLookalikes() {
+    @Test func readerReadsLibvirtsOwnOutputAndIgnoresLookalikes() throws {
         let domain = """
             <domain type='kvm'><name>web01</name><devices>
               <hostdev mode='subsystem' type='mdev' managed='no' model='vfio-pci' display='off'>
@@ -39,8 +38,10 @@ import Testing
               <disk type='file'><source file='/var/lib/uuid=x'/></disk>
             </devices></domain>
             """
-        #expect(DomainXML.mdevUUIDs(in: domain).map(\.text) == ["0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50"])
-        #expect(DomainXML.pciAddresses(in: domain) == ["0000:65:00.5"])
+        let document = try DomainDocument(xml: domain, what: "test")
+        #expect(document.mdevUUIDs.map(\.text) == ["0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50"])
+        #expect(document.sources.contains(.pci("0000:65:00.5")) && document.sources.count == 2)
+        #expect(document.alias(of: .mdev(document.mdevUUIDs[0])) == "hostdev0")
     }
 
     @Test func scopesAndDomainPlans() throws {
@@ -48,12 +49,12 @@ import Testing
         #expect(try DomainPlanner.scope(config: false, live: false, domain: "d", isActive: false) == .config)
         #expect(throws: VGPUError.self) { try DomainPlanner.scope(config: false, live: true, domain: "d", isActive: false) }
         var vgpu = VGPU(uuid: try DeviceUUID(parsing: "6a0e1f0e-4b2f-4c1a-9d3e-0123456789ab"), parent: "mtty", type: "mtty-1", layout: .mdev)
-        vgpu.domain = "db01"
+        vgpu.domains = ["db01"]
         let error = #expect(throws: VGPUError.self) { try DomainPlanner.attach(vgpu, domain: "web01", scope: .config, xml: "x") }
         #expect(error?.kind == .busy && error?.message.contains("db01") == true)
-        let detach = try DomainPlanner.detach(vgpu, isActive: true, xml: "x")
+        let detach = try DomainPlanner.detach(vgpu, from: "db01", isActive: true, xml: "x")
         #expect(detach.steps.map(\.summary) == ["detach vGPU \(vgpu.uuid) from domain db01 (live)", "detach vGPU \(vgpu.uuid) from domain db01 (config)"])
-        let destroy = try DomainPlanner.destroy(domain: "db01", isActive: false, inventory: Inventory(parents: [], vgpus: [vgpu])) { _ in "x" }
+        let (destroy, _) = try DomainPlanner.destroy(domain: "db01", isActive: false, inventory: Inventory(parents: [], vgpus: [vgpu])) { _ in "x" }
         #expect(destroy.recovery == .rollForward)
         #expect(destroy.steps.last == .removeMdev(uuid: vgpu.uuid, parent: "mtty", type: "mtty-1"))
     }
@@ -73,7 +74,7 @@ import Testing
               </capability>
             </device>
             """
-        let device = NodeDeviceXML.parse(mdev, active: true)
+        let device = try NodeDeviceXML.parse(mdev, active: true)
         #expect(device.name == "mdev_4b20d080_1b54_4048_85b3_a6a62d165c01_0000_00_02_0")
         #expect(device.parent == "pci_0000_00_02_0")
         #expect(device.uuid?.text == "4b20d080-1b54-4048-85b3-a6a62d165c01")
@@ -90,13 +91,13 @@ import Testing
               </capability>
             </device>
             """
-        let pf = NodeDeviceXML.parse(parent, active: true)
+        let pf = try NodeDeviceXML.parse(parent, active: true)
         #expect(pf.types.map(\.id) == ["nvidia-222", "nvidia-223"])
         #expect(pf.types.map(\.availableInstances) == [16, 8])
         #expect(pf.types[0].name == "GRID T4-1B")
     }
 
-    @Test func theAliasOfAnAttachedHostdevIsFound() {
+    @Test func theAliasOfAnAttachedHostdevIsFound() throws {
         let live = """
             <domain><devices>
               <hostdev mode='subsystem' type='mdev' managed='no' model='vfio-pci'>
@@ -105,8 +106,12 @@ import Testing
                 <source><address domain='0x0000' bus='0x17' slot='0x00' function='0x4'/></source><alias name='hostdev1'/></hostdev>
             </devices></domain>
             """
-        #expect(DomainXML.alias(in: live, of: "<hostdev type='mdev'><source><address uuid='0B1E5C4E-2d4a-4b8e-9b3e-5a1c2d3e4f50'/></source></hostdev>") == "hostdev0")
-        #expect(DomainXML.alias(in: live, of: "<hostdev type='pci'><source><address domain='0x0000' bus='0x17' slot='0x00' function='0x4'/></source></hostdev>") == "hostdev1")
-        #expect(DomainXML.alias(in: live, of: "<hostdev type='mdev'><source><address uuid='1c2f6d5f-3e5b-4c9f-8c4f-6b2d3e4f5061'/></source></hostdev>") == nil)
+        #expect(try alias(live, "<hostdev type='mdev'><source><address uuid='0B1E5C4E-2d4a-4b8e-9b3e-5a1c2d3e4f50'/></source></hostdev>") == "hostdev0")
+        #expect(try alias(live, "<hostdev type='pci'><source><address domain='0x0000' bus='0x17' slot='0x00' function='0x4'/></source></hostdev>") == "hostdev1")
+        #expect(try alias(live, "<hostdev type='mdev'><source><address uuid='1c2f6d5f-3e5b-4c9f-8c4f-6b2d3e4f5061'/></source></hostdev>") == nil)
+    }
+
+    private func alias(_ domain: String, _ hostdev: String) throws -> String? {
+        try DomainDocument(xml: domain, what: "test").alias(of: DomainDocument.source(ofHostdev: hostdev))
     }
 }

@@ -29,7 +29,7 @@ import VGPUHost
     func destroyPlan(_ host: TestHost, _ libvirt: FileHypervisor) throws -> Plan {
         try DomainPlanner.destroy(domain: "web01", isActive: true, inventory: libvirt.annotate(host.inventory())) {
             try TemplateStore.load().hostdev(for: $0)
-        }
+        }.plan
     }
 
     /// Runs `plan` dying at call `crashAt`, then recovers with a healthy OS.
@@ -52,7 +52,7 @@ import VGPUHost
         let done = try probe.inventory()
         #expect(done.vgpus.map(\.uuid).sorted() == ids.sorted())
         #expect(done.definitions.count == 3)
-        #expect(try DomainXML.mdevUUIDs(in: probeLibvirt.xml(of: "web01", inactive: false)).sorted() == ids.sorted())
+        #expect(try DomainDocument(xml: probeLibvirt.xml(of: "web01", inactive: false), what: "test").mdevUUIDs.sorted() == ids.sorted())
         #expect(try probe.journal(LiveSystemCalls()).pending().isEmpty, "a finished operation leaves no record")
 
         let complete = probe.snapshot()

@@ -12,7 +12,8 @@ extension HostSession {
         let scope = try DomainPlanner.scope(config: config, live: live, domain: domain.name, isActive: domain.isActive)
         let nodeCPUs = SysfsReader(paths: host.paths, os: host.os).numaNodeCPUs()
         var placed = request
-        placed.numaNode = NUMAPinning.node(ofDomain: try connection.xml(of: domain.name, inactive: true), nodeCPUs: nodeCPUs)
+        let definition = try DomainDocument(xml: try connection.xml(of: domain.name, inactive: true), what: "the inactive XML of domain \(domain.name)")
+        placed.numaNode = NUMAPinning.node(ofDomain: definition, nodeCPUs: nodeCPUs)
         let (placements, _) = try LifecyclePlanner.create(placed, uuids: uuids, inventory: inventory, config: host.placementConfig())
         let templates = try TemplateStore.load()
         var plan = try DomainPlanner.createAndAttach(placements, uuids: uuids, domain: domain.name, scope: scope) {
@@ -31,20 +32,30 @@ extension HostSession {
         try execute(DomainPlanner.attach(vgpu, domain: domain.name, scope: scope, xml: xml))
     }
 
-    public func detach(_ uuid: DeviceUUID) throws {
+    /// Detaches from `domain` (needed when several domains name the vGPU), else from the one that does.
+    public func detach(_ uuid: DeviceUUID, from domain: String? = nil) throws {
         let vgpu = try LifecyclePlanner.existing(uuid, in: inventory(domains: true))
-        let isActive = try vgpu.domain.map { try libvirt().domain($0).isActive } ?? false
+        let name = try DomainPlanner.detachedDomain(vgpu, requested: try domain.map { try libvirt().domain($0).name })
         let xml = try TemplateStore.load().hostdev(for: vgpu)
-        try execute(DomainPlanner.detach(vgpu, isActive: isActive, xml: xml))
+        try execute(DomainPlanner.detach(vgpu, from: name, isActive: try libvirt().domain(name).isActive, xml: xml))
     }
 
-    public func destroy(domain name: String) throws {
+    /// What `destroy --vm` did: the vGPUs it removed, and those it only detached because another domain's
+    /// definition names them too.
+    public struct DestroyOutcome {
+        public var removed: [VGPU]
+        public var kept: [VGPU]
+    }
+
+    public func destroy(domain name: String) throws -> DestroyOutcome {
         let inventory = try inventory(domains: true)
         let domain = try libvirt().domain(name)
         let templates = try TemplateStore.load()
-        let plan = try DomainPlanner.destroy(domain: domain.name, isActive: domain.isActive, inventory: inventory) {
+        let (plan, kept) = try DomainPlanner.destroy(domain: domain.name, isActive: domain.isActive, inventory: inventory) {
             try templates.hostdev(for: $0)
         }
-        try execute(plan)
+        if !plan.steps.isEmpty { try execute(plan) }
+        let removed = inventory.vgpus.filter { $0.domains.contains(domain.name) && !kept.contains($0) }
+        return DestroyOutcome(removed: removed, kept: kept)
     }
 }

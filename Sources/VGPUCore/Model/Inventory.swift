@@ -65,22 +65,51 @@ public struct VGPU: Codable, Equatable, Sendable {
     public var iommuGroup: Int?
     /// For vendor-specific VFIO: the VF's PCI address (what libvirt attaches). Nil for mdevs.
     public var pciAddress: String?
-    /// The libvirt domain whose definition references this vGPU, filled in by the libvirt adapter.
-    public var domain: String?
+    /// Every libvirt domain whose definition or running state references this vGPU, sorted, filled in by the
+    /// libvirt adapter. More than one is possible: libvirt lets two shut-off domains name the same mdev.
+    public var domains: [String]
+
+    /// The one domain that references it; nil when none does or several do (see `domains`).
+    public var domain: String? { domains.count == 1 ? domains[0] : nil }
 
     public init(uuid: DeviceUUID, parent: String, type: String, layout: Layout, iommuGroup: Int? = nil,
-                pciAddress: String? = nil, domain: String? = nil) {
+                pciAddress: String? = nil, domains: [String] = []) {
         self.uuid = uuid
         self.parent = parent
         self.type = type
         self.layout = layout
         self.iommuGroup = iommuGroup
         self.pciAddress = pciAddress
-        self.domain = domain
+        self.domains = domains.sorted()
     }
 
+    /// The device it is: what a domain's `<hostdev>` names.
+    public var source: HostdevSource { pciAddress.map(HostdevSource.pci) ?? .mdev(uuid) }
+
     enum CodingKeys: String, CodingKey {
-        case uuid, parent, type, layout, iommuGroup = "iommu_group", pciAddress = "pci_address", domain
+        case uuid, parent, type, layout, iommuGroup = "iommu_group", pciAddress = "pci_address", domain, domains
+    }
+
+    /// `domains` always (a list), and `domain` too when exactly one domain references the vGPU, as before.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(uuid, forKey: .uuid)
+        try container.encode(parent, forKey: .parent)
+        try container.encode(type, forKey: .type)
+        try container.encode(layout, forKey: .layout)
+        try container.encodeIfPresent(iommuGroup, forKey: .iommuGroup)
+        try container.encodeIfPresent(pciAddress, forKey: .pciAddress)
+        try container.encodeIfPresent(domain, forKey: .domain)
+        try container.encode(domains, forKey: .domains)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(uuid: try container.decode(DeviceUUID.self, forKey: .uuid), parent: try container.decode(String.self, forKey: .parent),
+                  type: try container.decode(String.self, forKey: .type), layout: try container.decode(Layout.self, forKey: .layout),
+                  iommuGroup: try container.decodeIfPresent(Int.self, forKey: .iommuGroup),
+                  pciAddress: try container.decodeIfPresent(String.self, forKey: .pciAddress),
+                  domains: try container.decodeIfPresent([String].self, forKey: .domains) ?? [])
     }
 }
 

@@ -2,9 +2,9 @@
 /// else the one node holding every CPU its `<vcpu cpuset>` / `<vcpupin cpuset>` pins it to.
 public enum NUMAPinning {
     /// `nodeCPUs`: each node's CPUs, from `/sys/devices/system/node/node*/cpulist`.
-    public static func node(ofDomain xml: String, nodeCPUs: [Int: Set<Int>]) -> Int? {
-        if let node = DomainXML.numaNode(in: xml) { return node }
-        guard let cpus = DomainXML.pinnedCPUs(in: xml), !cpus.isEmpty else { return nil }
+    public static func node(ofDomain domain: DomainDocument, nodeCPUs: [Int: Set<Int>]) -> Int? {
+        if let node = memoryNode(of: domain) { return node }
+        guard let cpus = pinnedCPUs(of: domain), !cpus.isEmpty else { return nil }
         let nodes = nodeCPUs.filter { !$0.value.isDisjoint(with: cpus) }.map(\.key)
         return nodes.count == 1 && cpus.isSubset(of: nodeCPUs[nodes[0]]!) ? nodes[0] : nil
     }
@@ -24,19 +24,16 @@ public enum NUMAPinning {
     }
 }
 
-extension DomainXML {
-    /// The CPUs a domain's vCPUs are pinned to: `<vcpu cpuset='...'>`, or the union of its `<vcpupin cpuset>`.
-    public static func pinnedCPUs(in xml: String) -> Set<Int>? {
-        var pins: [Set<Int>] = []
-        var rest = Substring(xml)
-        while let start = rest.firstRange(of: "<vcpupin ") {
-            let element = String(rest[start.lowerBound...].prefix { $0 != ">" })
-            if let set = attribute("cpuset", in: element).flatMap(NUMAPinning.cpuList) { pins.append(set) }
-            rest = rest[start.upperBound...]
-        }
+extension NUMAPinning {
+    /// The NUMA node a domain pins its memory to (`<numatune><memory nodeset='1'/>`), when it names exactly one.
+    public static func memoryNode(of domain: DomainDocument) -> Int? {
+        domain.root.path("numatune", "memory")?.attribute("nodeset").flatMap { Int($0) }
+    }
+
+    /// The CPUs a domain's vCPUs are pinned to: the union of its `<cputune><vcpupin cpuset>`, else `<vcpu cpuset>`.
+    public static func pinnedCPUs(of domain: DomainDocument) -> Set<Int>? {
+        let pins = (domain.root.child("cputune")?.children("vcpupin") ?? []).compactMap { $0.attribute("cpuset").flatMap(cpuList) }
         if !pins.isEmpty { return pins.reduce(Set()) { $0.union($1) } }
-        guard let vcpu = xml.firstRange(of: "<vcpu") else { return nil }
-        let element = String(xml[vcpu.lowerBound...].prefix { $0 != ">" })
-        return attribute("cpuset", in: element).flatMap(NUMAPinning.cpuList)
+        return domain.root.child("vcpu")?.attribute("cpuset").flatMap(cpuList)
     }
 }

@@ -27,35 +27,56 @@ public enum DomainPlanner {
     }
 
     public static func attach(_ vgpu: VGPU, domain: String, scope: AttachScope, xml: String) throws -> Plan {
-        if let current = vgpu.domain {
-            throw VGPUError(current == domain ? .invalidInput : .busy,
-                            current == domain ? "vGPU \(vgpu.uuid) is already attached to domain \(domain)"
-                                              : "vGPU \(vgpu.uuid) is attached to domain \(current)",
-                            fix: current == domain ? "nothing to do" : "detach it first: vgpuctl detach \(vgpu.uuid)")
+        if vgpu.domains.contains(domain) {
+            throw VGPUError(.invalidInput, "vGPU \(vgpu.uuid) is already attached to domain \(domain)", fix: "nothing to do")
+        }
+        if !vgpu.domains.isEmpty {
+            throw VGPUError(.busy, "vGPU \(vgpu.uuid) is attached to domain \(vgpu.domains.joined(separator: ", "))",
+                            fix: "detach it first: vgpuctl detach \(vgpu.uuid)")
         }
         return Plan(operation: "attach", steps: attachSteps(uuid: vgpu.uuid, xml: xml, domain: domain, scope: scope))
     }
 
-    public static func detach(_ vgpu: VGPU, isActive: Bool, xml: String) throws -> Plan {
-        guard let domain = vgpu.domain else {
+    /// The domain a detach applies to: the one given, else the only one that references the vGPU.
+    public static func detachedDomain(_ vgpu: VGPU, requested: String?) throws -> String {
+        if let requested {
+            guard vgpu.domains.contains(requested) else {
+                throw VGPUError(.invalidInput, "vGPU \(vgpu.uuid) is not attached to domain \(requested)",
+                                fix: vgpu.domains.isEmpty ? "see 'vgpuctl list'" : "it is attached to \(vgpu.domains.joined(separator: ", "))")
+            }
+            return requested
+        }
+        guard !vgpu.domains.isEmpty else {
             throw VGPUError(.invalidInput, "vGPU \(vgpu.uuid) is not attached to any domain", fix: "see 'vgpuctl list'")
         }
+        guard vgpu.domains.count == 1 else {
+            throw VGPUError(.invalidInput, "vGPU \(vgpu.uuid) is attached to several domains: \(vgpu.domains.joined(separator: ", "))",
+                            fix: "say which with --vm DOMAIN")
+        }
+        return vgpu.domains[0]
+    }
+
+    public static func detach(_ vgpu: VGPU, from domain: String, isActive: Bool, xml: String) throws -> Plan {
         // Finished, not undone, if interrupted: re-attaching to a running guest would need it to answer again.
         return Plan(operation: "detach", steps: detachSteps(uuid: vgpu.uuid, xml: xml, domain: domain, isActive: isActive),
                     recovery: .rollForward)
     }
 
-    /// `destroy --vm`: detach and remove every vGPU the domain references, and their definitions. Finished, not
-    /// undone, if interrupted.
-    public static func destroy(domain: String, isActive: Bool, inventory: Inventory, hostdev: (VGPU) throws -> String) throws -> Plan {
-        let owned = inventory.vgpus.filter { $0.domain == domain }
+    /// `destroy --vm`: detach every vGPU the domain references, and remove those no other domain names (with
+    /// their definitions); one another domain also names is only detached, and kept for that domain. Finished,
+    /// not undone, if interrupted. `kept` lists the vGPUs left for other domains, so the front end can say so.
+    public static func destroy(domain: String, isActive: Bool, inventory: Inventory,
+                               hostdev: (VGPU) throws -> String) throws -> (plan: Plan, kept: [VGPU]) {
+        let referenced = inventory.vgpus.filter { $0.domains.contains(domain) }
         var steps: [Step] = []
-        for vgpu in owned {
+        var kept: [VGPU] = []
+        for vgpu in referenced {
             steps.append(contentsOf: detachSteps(uuid: vgpu.uuid, xml: try hostdev(vgpu), domain: domain, isActive: isActive))
+            if vgpu.domains.count > 1 { kept.append(vgpu); continue }
             steps.append(LifecyclePlanner.removeStep(vgpu))
             if let definition = inventory.definition(vgpu.uuid) { steps.append(.deleteDefinition(definition)) }
         }
-        return Plan(operation: "destroy --vm \(domain)", steps: steps, recovery: .rollForward)
+        return (Plan(operation: "destroy --vm \(domain)", steps: steps, recovery: .rollForward), kept)
     }
 
     /// Attach the definition first, then the running domain: a refused live attach leaves the config to undo.

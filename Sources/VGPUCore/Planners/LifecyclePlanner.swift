@@ -35,9 +35,10 @@ public enum LifecyclePlanner {
 
     public static func remove(_ uuid: DeviceUUID, inventory: Inventory) throws -> Plan {
         let vgpu = try existing(uuid, in: inventory)
-        if let domain = vgpu.domain {
-            throw VGPUError(.busy, "vGPU \(uuid) is attached to domain \(domain)",
-                            fix: "detach it first ('vgpuctl detach \(uuid)'), or use 'vgpuctl destroy --vm \(domain)'")
+        if !vgpu.domains.isEmpty {
+            let names = vgpu.domains.joined(separator: ", ")
+            throw VGPUError(.busy, "vGPU \(uuid) is attached to domain\(vgpu.domains.count > 1 ? "s" : "") \(names)",
+                            fix: "detach it first ('vgpuctl detach \(uuid)\(vgpu.domains.count > 1 ? " --vm DOMAIN" : "")'), or use 'vgpuctl destroy --vm \(vgpu.domains[0])'")
         }
         return Plan(operation: "remove", steps: [removeStep(vgpu)], recovery: .rollForward)
     }

@@ -15,21 +15,27 @@ public struct NodeDevice: Codable, Equatable, Sendable {
 }
 
 /// Reads libvirt's node device XML (formatnode): `<device><name/><parent/><capability type='mdev'>` with
-/// `<type id=''/>` and `<uuid>`, or `<capability type='mdev_types'>` with one `<type id=''>` per type.
+/// `<type id=''/>` and `<uuid>`, or `<capability type='mdev_types'>` with one `<type id=''>` per type (for a PCI
+/// parent nested inside `<capability type='pci'>`).
 public enum NodeDeviceXML {
-    public static func parse(_ xml: String, active: Bool) -> NodeDevice {
-        var device = NodeDevice(name: element("name", in: Substring(xml)) ?? "?", parent: element("parent", in: Substring(xml)),
-                                active: active, uuid: nil, type: nil, types: [])
-        for capability in blocks("capability", in: Substring(xml)) {
-            switch DomainXML.attribute("type", in: String(capability.prefix { $0 != ">" })) {
+    public static func parse(_ xml: String, active: Bool) throws -> NodeDevice {
+        let root = try XMLReader.parse(xml, what: "libvirt's node device XML")
+        guard root.name == "device", root.namespace == nil else {
+            throw VGPUError(.libvirt, "libvirt's node device XML has the root <\(root.name)>, not <device>", fix: "report this: libvirt's format changed")
+        }
+        var device = NodeDevice(name: root.child("name")?.text.trimmingWhitespace ?? "?",
+                                parent: root.child("parent")?.text.trimmingWhitespace, active: active, uuid: nil, type: nil, types: [])
+        for capability in capabilities(of: root) {
+            switch capability.attribute("type") {
             case "mdev":
-                device.uuid = element("uuid", in: capability).flatMap { try? DeviceUUID(parsing: $0) }
-                device.type = capability.firstRange(of: "<type").flatMap { DomainXML.attribute("id", in: String(capability[$0.lowerBound...].prefix { $0 != ">" })) }
+                device.uuid = capability.child("uuid").flatMap { try? DeviceUUID(parsing: $0.text.trimmingWhitespace) }
+                device.type = capability.child("type")?.attribute("id")
             case "mdev_types":
-                for type in blocks("type", in: capability.dropFirst()) {
-                    guard let id = DomainXML.attribute("id", in: String(type.prefix { $0 != ">" })) else { continue }
-                    device.types.append(VGPUType(id: id, name: element("name", in: type), deviceAPI: element("deviceAPI", in: type),
-                                                 availableInstances: element("availableInstances", in: type).flatMap { Int($0) } ?? 0))
+                for type in capability.children("type") {
+                    guard let id = type.attribute("id") else { continue }
+                    let field = { (name: String) in type.child(name)?.text.trimmingWhitespace }
+                    device.types.append(VGPUType(id: id, name: field("name"), deviceAPI: field("deviceAPI"),
+                                                 availableInstances: field("availableInstances").flatMap { Int($0) } ?? 0))
                 }
             default: break
             }
@@ -37,23 +43,9 @@ public enum NodeDeviceXML {
         return device
     }
 
-    /// The text of the first `<tag>text</tag>` in `xml`.
-    static func element(_ tag: String, in xml: Substring) -> String? {
-        guard let open = xml.firstRange(of: "<\(tag)>"), let close = xml[open.upperBound...].firstRange(of: "</\(tag)>") else { return nil }
-        return String(xml[open.upperBound..<close.lowerBound]).trimmingWhitespace
-    }
-
-    /// From each `<tag ` to the next `</tag>`. A PCI parent nests `<capability type='mdev_types'>` inside
-    /// `<capability type='pci'>`; starting a block at every opening tag finds the inner one too.
-    static func blocks(_ tag: String, in xml: Substring) -> [Substring] {
-        var result: [Substring] = []
-        var rest = xml
-        while let start = rest.firstRange(of: "<\(tag) ") {
-            guard let end = rest[start.upperBound...].firstRange(of: "</\(tag)>") else { break }
-            result.append(rest[start.lowerBound..<end.upperBound])
-            rest = rest[start.upperBound...]
-        }
-        return result
+    /// The device's capabilities, and those nested one level inside them (mdev_types inside pci).
+    private static func capabilities(of root: XMLNode) -> [XMLNode] {
+        root.children("capability").flatMap { [$0] + $0.children("capability") }
     }
 }
 

@@ -42,9 +42,8 @@ public struct HostStepRunner: StepRunner {
     /// nil when the domain does not run and the scope is live (nothing to attach to or detach from).
     private func references(_ libvirt: Hypervisor, domain: String, scope: AttachScope, xml: String) throws -> Bool? {
         if scope == .live, try !libvirt.domain(domain).isActive { return nil }
-        let document = try libvirt.xml(of: domain, inactive: scope == .config)
-        let uuids = Set(DomainXML.mdevUUIDs(in: document)), addresses = Set(DomainXML.pciAddresses(in: document))
-        return DomainXML.mdevUUIDs(in: xml).contains(where: uuids.contains)
-            || DomainXML.pciAddresses(in: xml).contains(where: addresses.contains)
+        let text = try libvirt.xml(of: domain, inactive: scope == .config)
+        let document = try DomainDocument(xml: text, what: "the \(scope == .config ? "inactive" : "live") XML of domain \(domain)")
+        return document.references(try DomainDocument.source(ofHostdev: xml))
     }
 }

@@ -26,30 +26,27 @@ public protocol Hypervisor: AnyObject {
 }
 
 extension Hypervisor {
-    /// Which domain's definition (or running state) references each vGPU: mdevs by UUID, VFs by PCI address.
-    public func usage() throws -> (mdevs: [DeviceUUID: String], pci: [String: String], running: Set<String>) {
-        var mdevs: [DeviceUUID: String] = [:], pci: [String: String] = [:], running: Set<String> = []
+    /// Which domains' definitions (or running state) reference each device. A device may be named by several
+    /// shut-off domains; every one is kept, never the last one read.
+    public func usage() throws -> [HostdevSource: Set<String>] {
+        var usage: [HostdevSource: Set<String>] = [:]
         for domain in try domains() {
-            var documents = [try xml(of: domain.name, inactive: true)]
-            if domain.isActive {
-                running.insert(domain.name)
-                documents.append(try xml(of: domain.name, inactive: false))
-            }
-            for document in documents {
-                for uuid in DomainXML.mdevUUIDs(in: document) { mdevs[uuid] = domain.name }
-                for address in DomainXML.pciAddresses(in: document) { pci[address] = domain.name }
+            var documents = [("inactive", try xml(of: domain.name, inactive: true))]
+            if domain.isActive { documents.append(("live", try xml(of: domain.name, inactive: false))) }
+            for (kind, text) in documents {
+                let document = try DomainDocument(xml: text, what: "the \(kind) XML of domain \(domain.name)")
+                for source in document.sources { usage[source, default: []].insert(domain.name) }
             }
         }
-        return (mdevs, pci, running)
+        return usage
     }
 
-    /// The inventory with each vGPU's `domain` filled in.
+    /// The inventory with each vGPU's `domains` filled in.
     public func annotate(_ inventory: Inventory) throws -> Inventory {
-        let (mdevs, pci, _) = try usage()
+        let usage = try usage()
         var annotated = inventory
         for index in annotated.vgpus.indices {
-            let vgpu = annotated.vgpus[index]
-            annotated.vgpus[index].domain = mdevs[vgpu.uuid] ?? vgpu.pciAddress.flatMap { pci[$0] }
+            annotated.vgpus[index].domains = (usage[annotated.vgpus[index].source] ?? []).sorted()
         }
         return annotated
     }

@@ -72,7 +72,9 @@ public final class LibvirtConnection: Hypervisor {
         let handle = try lookup(domain)
         defer { virDomainFree(handle) }
         // Subscribe before asking: the guest may answer at once.
-        let alias = scope.contains(.live) ? DomainXML.alias(in: try self.xml(of: domain, inactive: false), of: xml) : nil
+        let source = try DomainDocument.source(ofHostdev: xml)
+        let alias = scope.contains(.live)
+            ? try DomainDocument(xml: try self.xml(of: domain, inactive: false), what: "the live XML of domain \(domain)").alias(of: source) : nil
         let events = try alias.map { _ in try RemovalEvents(connection: connection, domain: handle) }
         defer { events?.close() }
         guard virDomainDetachDeviceFlags(handle, xml, Self.flags(scope)) == 0 else {
@@ -96,7 +98,7 @@ public final class LibvirtConnection: Hypervisor {
                                     fix: "check the guest's kernel log; shut the domain down to detach it")
                 }
             }
-            if !stillPresent(xml, in: domain) {
+            if !stillPresent(source, in: domain) {
                 // Gone already (libvirt's own wait inside the detach call saw the guest answer): its event is on
                 // the way; give it a moment so the event stays the signal, the live XML only the fallback.
                 if let alias, let events {
@@ -123,11 +125,10 @@ public final class LibvirtConnection: Hypervisor {
         _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
 
-    private func stillPresent(_ hostdev: String, in domain: String) -> Bool {
-        guard let live = try? self.xml(of: domain, inactive: false) else { return false }
-        return DomainXML.alias(in: live, of: hostdev) != nil
-            || DomainXML.mdevUUIDs(in: hostdev).contains(where: DomainXML.mdevUUIDs(in: live).contains)
-            || DomainXML.pciAddresses(in: hostdev).contains(where: DomainXML.pciAddresses(in: live).contains)
+    private func stillPresent(_ source: HostdevSource, in domain: String) -> Bool {
+        guard let live = try? self.xml(of: domain, inactive: false),
+              let document = try? DomainDocument(xml: live, what: "the live XML of domain \(domain)") else { return false }
+        return document.references(source)
     }
 
     /// libvirt's node devices with the mdev capability (vGPUs, running or only defined through mdevctl) and
@@ -143,10 +144,10 @@ public final class LibvirtConnection: Hypervisor {
             for index in 0..<Int(count) { if let device = list[index] { virNodeDeviceFree(device) } }
             free(list)
         }
-        return (0..<Int(count)).compactMap { list[$0] }.compactMap { device in
+        return try (0..<Int(count)).compactMap { list[$0] }.compactMap { device in
             guard let text = virNodeDeviceGetXMLDesc(device, 0) else { return nil }
             defer { free(text) }
-            return NodeDeviceXML.parse(String(cString: text), active: virNodeDeviceIsActive(device) == 1)
+            return try NodeDeviceXML.parse(String(cString: text), active: virNodeDeviceIsActive(device) == 1)
         }.sorted { $0.name < $1.name }
     }
 

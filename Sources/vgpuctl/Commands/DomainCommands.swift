@@ -37,18 +37,27 @@ struct DetachCommand: ParsableCommand {
     @OptionGroup var lock: LockOptions
     @OptionGroup var libvirt: LibvirtOptions
     @Argument(help: "The vGPU's UUID.") var uuid: String
+    @Option(help: "The domain to detach it from (needed when several domains' definitions name the vGPU).") var vm: String?
 
-    func validate() throws { _ = try DeviceUUID(parsing: uuid) }
+    func validate() throws {
+        _ = try DeviceUUID(parsing: uuid)
+        if let vm { _ = try Validation.domainName(vm) }
+    }
 
     func run() throws {
-        try HostSession(host: host, lock: lock, libvirt: libvirt).detach(DeviceUUID(parsing: uuid))
+        try HostSession(host: host, lock: lock, libvirt: libvirt).detach(DeviceUUID(parsing: uuid), from: vm)
     }
 }
 
 struct DestroyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "destroy", abstract: "Detach and remove every vGPU of a domain, and their definitions.",
-        discussion: "If interrupted, the next vgpuctl command (or 'vgpuctl recover') finishes it.")
+        discussion: """
+            A vGPU that another domain's definition also names is only detached from this domain and kept (with
+            its definition) for the other one; the output says so. A domain that references no vGPU is left as it
+            is ("nothing to destroy", exit 0). If interrupted, the next vgpuctl command (or 'vgpuctl recover')
+            finishes it.
+            """)
 
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
@@ -58,7 +67,15 @@ struct DestroyCommand: ParsableCommand {
     func validate() throws { _ = try Validation.domainName(vm) }
 
     func run() throws {
-        try HostSession(host: host, lock: lock, libvirt: libvirt).destroy(domain: vm)
+        let outcome = try HostSession(host: host, lock: lock, libvirt: libvirt).destroy(domain: vm)
+        if outcome.removed.isEmpty && outcome.kept.isEmpty {
+            return Console.out("domain \(vm) references no vGPU: nothing to destroy\n")
+        }
+        for vgpu in outcome.removed { Console.out("removed \(vgpu.uuid)\n") }
+        for vgpu in outcome.kept {
+            let others = vgpu.domains.filter { $0 != vm }.joined(separator: ", ")
+            Console.out("detached \(vgpu.uuid), kept: domain \(others) also names it\n")
+        }
     }
 }
 

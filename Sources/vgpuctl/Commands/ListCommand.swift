@@ -7,7 +7,8 @@ struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List the vGPUs that exist now and the domain using each; with --defined, the definitions.",
         discussion: """
-            The DOMAIN column needs libvirt; without it (--no-libvirt, or libvirtd down) it shows '-'.
+            The DOMAIN column lists every domain whose definition or running state names the vGPU (several,
+            comma-separated, when shut-off domains share one). It needs libvirt; without it (--no-libvirt, or libvirtd down) it shows '-'.
             --defined lists persistent definitions (mdevctl's and vgpuctl's) and whether each vGPU runs now.
             """)
 
@@ -28,7 +29,7 @@ struct ListCommand: ParsableCommand {
         if output.json { return try JSONOutput.print(inventory.vgpus) }
         var table = Table("UUID", "PARENT", "TYPE", "LAYOUT", "DOMAIN")
         for vgpu in inventory.vgpus {
-            table.add(vgpu.uuid.text, vgpu.parent, vgpu.type, vgpu.layout.rawValue, vgpu.domain ?? "-")
+            table.add(vgpu.uuid.text, vgpu.parent, vgpu.type, vgpu.layout.rawValue, vgpu.domains.isEmpty ? "-" : vgpu.domains.joined(separator: ","))
         }
         Console.out(table.render() + "\n")
     }
