@@ -30,7 +30,7 @@ setup_victim() {
   local lookalike="<hostdev xmlns='urn:other' mode='subsystem' type='mdev' model='vfio-pci'><source><address uuid='$uuid'/></source></hostdev>"
   define_domain zzattacker "<metadata>$lookalike</metadata>" || return 1
   define_domain attacker "<metadata><o:hostdev xmlns:o='urn:other' mode='subsystem' type='mdev'><o:source><o:address uuid='$uuid'/></o:source></o:hostdev></metadata>" || return 1
-  virsh dumpxml --inactive zzattacker | grep -q "uuid='$uuid'" || { echo "libvirt did not keep the metadata"; return 1; }
+  virsh dumpxml --inactive zzattacker | grep -Eq "uuid=.$uuid." || { echo "libvirt did not keep the metadata"; return 1; }
 }
 check "victim gets a persistent mtty-1 vGPU; zzattacker and attacker carry look-alikes in <metadata>" setup_victim
 uuid=$(cat /tmp/victim-uuid)
