@@ -76,4 +76,5 @@ public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
     public func fsync(_ path: String) throws(OSError) { try base.fsync(path) }
     public func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? { try base.lock(path, wait: wait) }
     public func unlock(_ descriptor: Int32) { base.unlock(descriptor) }
+    public func symlink(_ target: String, at path: String) throws(OSError) { try base.symlink(target, at: path) }
 }

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import VGPUApp
 import VGPUCore
+import VGPUHost
 
 /// The entry point: ArgumentParser parses and validates; our own errors exit with their documented codes.
 func runMain() -> Never {
@@ -27,4 +28,8 @@ func runMain() -> Never {
     }
 }
 
+// Started through the link in /etc/libvirt/hooks/qemu.d: the hook, without the argument parser.
+if let first = CommandLine.arguments.first, Paths.basename(first) == HookMain.name {
+    HookMain.run(Array(CommandLine.arguments.dropFirst()))
+}
 runMain()

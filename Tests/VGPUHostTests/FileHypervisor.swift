@@ -56,6 +56,17 @@ final class FileHypervisor: Hypervisor {
         }
     }
 
+    func setMetadata(_ element: String?, namespace: String, prefix: String, domain: String, scope: AttachScope) throws {
+        for inactive in documents(domain, scope) {
+            var document = try self.xml(of: domain, inactive: inactive)
+            if let start = document.range(of: "<metadata>"), let end = document.range(of: "</metadata>") {
+                document.removeSubrange(start.lowerBound..<end.upperBound)
+            }
+            if let element { document = document.replacingOccurrences(of: "<devices>", with: "<metadata>\(element)</metadata><devices>") }
+            try os.replaceAtomically(path(domain, inactive: inactive), with: document)
+        }
+    }
+
     private func documents(_ domain: String, _ scope: AttachScope) -> [Bool] {
         (scope.contains(.config) ? [true] : []) + (scope.contains(.live) ? [false] : [])
     }

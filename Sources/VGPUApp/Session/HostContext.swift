@@ -59,9 +59,12 @@ public struct LibvirtSettings: Sendable {
     public var uri: String?
     /// Seconds a live detach waits for the guest to release the device.
     public var detachTimeout: Double
+    /// False for the libvirt hook: it never calls libvirt back.
+    public var reachable: Bool
 
-    public init(uri: String? = nil, detachTimeout: Double = 30) {
+    public init(uri: String? = nil, detachTimeout: Double = 30, reachable: Bool = true) {
         self.uri = uri
         self.detachTimeout = detachTimeout
+        self.reachable = reachable
     }
 }

@@ -18,12 +18,14 @@ public final class HostSession {
         sysfs: SysfsWriter(paths: host.paths, os: host.os), definitions: host.definitionStore,
         detachTimeout: libvirtSettings.detachTimeout, hypervisor: { [unowned self] in try self.libvirt() })
 
-    public init(host: HostContext, wait: Double, libvirt: LibvirtSettings = LibvirtSettings(), command: String) throws {
+    /// `recover` false: leave interrupted operations to the next command (the libvirt hook, which must not
+    /// reach libvirt, cannot finish a libvirt step).
+    public init(host: HostContext, wait: Double, libvirt: LibvirtSettings = LibvirtSettings(), command: String, recover: Bool = true) throws {
         self.host = host
         self.libvirtSettings = libvirt
         self.command = command
         lock = try HostLock.acquire(paths: host.paths, os: host.os, wait: wait, holder: command)
-        recovered = try Recovery(journal: journal, runner: runner).run()
+        if recover { recovered = try Recovery(journal: journal, runner: runner).run() }
         for line in recovered { Console.error("vgpuctl: recovered: \(line)\n") }
     }
 
@@ -31,6 +33,10 @@ public final class HostSession {
 
     public func libvirt() throws -> LibvirtConnection {
         if let connection { return connection }
+        guard libvirtSettings.reachable else {
+            throw VGPUError(.internalError, "\(command) must not call libvirt (libvirtd holds the domain's job while a hook runs)",
+                            fix: "report this: a hook plan asked for a libvirt step")
+        }
         let opened = try LibvirtConnection(uri: libvirtSettings.uri)
         connection = opened
         return opened

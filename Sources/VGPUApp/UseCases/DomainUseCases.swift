@@ -24,6 +24,15 @@ extension HostSession {
         return placements
     }
 
+    /// `create --vm --lifetime domain`: records the request and the hostdev in the domain's definition only.
+    public func requestForDomain(type: String, uuid: DeviceUUID, domain name: String, group: String?, policy: PlacementPolicy?,
+                                 hostdev options: HostdevXML.Options) throws {
+        let domain = try libvirt().domain(name)
+        let xml = try TemplateStore.load().hostdev(for: VGPU(uuid: uuid, parent: "", type: type, layout: .mdev), options: options)
+        try execute(DomainPlanner.requestForDomain(type: type, uuid: uuid, domain: domain.name, inventory: host.inventory(),
+                                                   hostdev: xml, group: group, policy: policy))
+    }
+
     public func attach(_ uuid: DeviceUUID, domain name: String, config: Bool, live: Bool, hostdev options: HostdevXML.Options) throws {
         let vgpu = try LifecyclePlanner.existing(uuid, in: inventory(domains: true))
         let domain = try libvirt().domain(name)
@@ -37,7 +46,8 @@ extension HostSession {
         let vgpu = try LifecyclePlanner.existing(uuid, in: inventory(domains: true))
         let name = try DomainPlanner.detachedDomain(vgpu, requested: try domain.map { try libvirt().domain($0).name })
         let xml = try TemplateStore.load().hostdev(for: vgpu)
-        try execute(DomainPlanner.detach(vgpu, from: name, isActive: try libvirt().domain(name).isActive, xml: xml))
+        try execute(DomainPlanner.detach(vgpu, from: name, isActive: try libvirt().domain(name).isActive, xml: xml,
+                                         requests: try libvirt().vgpuRequests(of: name)))
     }
 
     /// What `destroy --vm` did: the vGPUs it removed, and those it only detached because another domain's
@@ -51,7 +61,8 @@ extension HostSession {
         let inventory = try inventory(domains: true)
         let domain = try libvirt().domain(name)
         let templates = try TemplateStore.load()
-        let (plan, kept) = try DomainPlanner.destroy(domain: domain.name, isActive: domain.isActive, inventory: inventory) {
+        let requests = try libvirt().vgpuRequests(of: domain.name)
+        let (plan, kept) = try DomainPlanner.destroy(domain: domain.name, isActive: domain.isActive, inventory: inventory, requests: requests) {
             try templates.hostdev(for: $0)
         }
         if !plan.steps.isEmpty { try execute(plan) }

@@ -19,6 +19,9 @@ public enum Step: Codable, Equatable, Sendable {
     case detachHostdev(domain: String, uuid: DeviceUUID, xml: String, scope: AttachScope)
     case writeDefinition(Definition)
     case deleteDefinition(Definition)
+    /// Record in the domain's vgpuctl metadata that it asks for this vGPU (replacing an entry for the UUID).
+    case recordVGPU(domain: String, request: VGPURequest)
+    case forgetVGPU(domain: String, request: VGPURequest)
 
     public var inverse: Step {
         switch self {
@@ -30,6 +33,8 @@ public enum Step: Codable, Equatable, Sendable {
         case let .detachHostdev(domain, uuid, xml, scope): return .attachHostdev(domain: domain, uuid: uuid, xml: xml, scope: scope)
         case let .writeDefinition(definition): return .deleteDefinition(definition)
         case let .deleteDefinition(definition): return .writeDefinition(definition)
+        case let .recordVGPU(domain, request): return .forgetVGPU(domain: domain, request: request)
+        case let .forgetVGPU(domain, request): return .recordVGPU(domain: domain, request: request)
         }
     }
 
@@ -44,6 +49,8 @@ public enum Step: Codable, Equatable, Sendable {
         case let .detachHostdev(domain, uuid, _, scope): return "detach vGPU \(uuid) from domain \(domain) (\(scope.label))"
         case let .writeDefinition(d): return "define vGPU \(d.uuid) (\(d.type) on \(d.parent), start \(d.start.rawValue))"
         case let .deleteDefinition(d): return "undefine vGPU \(d.uuid)"
+        case let .recordVGPU(domain, r): return "record in domain \(domain)'s metadata: \(r.type) vGPU \(r.uuid), lifetime \(r.lifetime.rawValue)"
+        case let .forgetVGPU(domain, r): return "drop vGPU \(r.uuid) from domain \(domain)'s metadata"
         }
     }
 }

@@ -22,6 +22,7 @@ public enum DomainPlanner {
                             pciAddress: placement.layout == .nvidiaVFIO ? placement.parent : nil)
             steps.append(LifecyclePlanner.createStep(placement, uuid: uuid))
             steps.append(contentsOf: attachSteps(uuid: uuid, xml: try hostdev(vgpu), domain: domain, scope: scope))
+            if scope.contains(.config) { steps.append(.recordVGPU(domain: domain, request: VGPURequest(uuid: uuid, type: vgpu.type, lifetime: .persistent))) }
         }
         return Plan(operation: "create --vm \(domain)", steps: steps)
     }
@@ -34,7 +35,29 @@ public enum DomainPlanner {
             throw VGPUError(.busy, "vGPU \(vgpu.uuid) is attached to domain \(vgpu.domains.joined(separator: ", "))",
                             fix: "detach it first: vgpuctl detach \(vgpu.uuid)")
         }
-        return Plan(operation: "attach", steps: attachSteps(uuid: vgpu.uuid, xml: xml, domain: domain, scope: scope))
+        var steps = attachSteps(uuid: vgpu.uuid, xml: xml, domain: domain, scope: scope)
+        if scope.contains(.config) { steps.append(.recordVGPU(domain: domain, request: VGPURequest(uuid: vgpu.uuid, type: vgpu.type, lifetime: .persistent))) }
+        return Plan(operation: "attach", steps: steps)
+    }
+
+    /// `create --vm --lifetime domain`: the domain's definition gets the hostdev and a metadata request; nothing
+    /// is created now. The hook creates the vGPU when the domain starts and removes it when it stops.
+    public static func requestForDomain(type: String, uuid: DeviceUUID, domain: String, inventory: Inventory, hostdev: String,
+                                        group: String?, policy: PlacementPolicy?) throws -> Plan {
+        let layouts = Set(inventory.parents.filter { $0.type(type) != nil }.map(\.layout))
+        guard !layouts.isEmpty else {
+            throw VGPUError(.notFound, "no parent offers vGPU type '\(type)'", fix: "see 'vgpuctl types' (known: \(inventory.typeIDs.joined(separator: ", ")))")
+        }
+        guard layouts == [.mdev] else {
+            throw VGPUError(.invalidInput, "--lifetime domain is for mdev types; \(type) is a vendor-specific VFIO type",
+                            fix: "use --lifetime persistent (the default) for VF vGPUs")
+        }
+        if inventory.vgpu(uuid) != nil || inventory.definition(uuid) != nil {
+            throw VGPUError(.invalidInput, "vGPU \(uuid) already exists or is defined", fix: "choose another --uuid, or drop it")
+        }
+        let request = VGPURequest(uuid: uuid, type: type, lifetime: .domain, group: group, policy: policy)
+        return Plan(operation: "create --vm \(domain) --lifetime domain",
+                    steps: [.attachHostdev(domain: domain, uuid: uuid, xml: hostdev, scope: .config), .recordVGPU(domain: domain, request: request)])
     }
 
     /// The domain a detach applies to: the one given, else the only one that references the vGPU.
@@ -56,27 +79,33 @@ public enum DomainPlanner {
         return vgpu.domains[0]
     }
 
-    public static func detach(_ vgpu: VGPU, from domain: String, isActive: Bool, xml: String) throws -> Plan {
+    /// `requests`: what the domain's vgpuctl metadata records; the vGPU's entry is dropped with the hostdev.
+    public static func detach(_ vgpu: VGPU, from domain: String, isActive: Bool, xml: String, requests: [VGPURequest] = []) throws -> Plan {
         // Finished, not undone, if interrupted: re-attaching to a running guest would need it to answer again.
-        return Plan(operation: "detach", steps: detachSteps(uuid: vgpu.uuid, xml: xml, domain: domain, isActive: isActive),
-                    recovery: .rollForward)
+        return Plan(operation: "detach", steps: detachSteps(uuid: vgpu.uuid, xml: xml, domain: domain, isActive: isActive)
+                        + forgetSteps(vgpu.uuid, domain: domain, requests: requests), recovery: .rollForward)
     }
 
     /// `destroy --vm`: detach every vGPU the domain references, and remove those no other domain names (with
     /// their definitions); one another domain also names is only detached, and kept for that domain. Finished,
     /// not undone, if interrupted. `kept` lists the vGPUs left for other domains, so the front end can say so.
-    public static func destroy(domain: String, isActive: Bool, inventory: Inventory,
+    public static func destroy(domain: String, isActive: Bool, inventory: Inventory, requests: [VGPURequest] = [],
                                hostdev: (VGPU) throws -> String) throws -> (plan: Plan, kept: [VGPU]) {
         let referenced = inventory.vgpus.filter { $0.domains.contains(domain) }
         var steps: [Step] = []
         var kept: [VGPU] = []
         for vgpu in referenced {
             steps.append(contentsOf: detachSteps(uuid: vgpu.uuid, xml: try hostdev(vgpu), domain: domain, isActive: isActive))
+            steps.append(contentsOf: forgetSteps(vgpu.uuid, domain: domain, requests: requests))
             if vgpu.domains.count > 1 { kept.append(vgpu); continue }
             steps.append(LifecyclePlanner.removeStep(vgpu))
             if let definition = inventory.definition(vgpu.uuid) { steps.append(.deleteDefinition(definition)) }
         }
         return (Plan(operation: "destroy --vm \(domain)", steps: steps, recovery: .rollForward), kept)
+    }
+
+    static func forgetSteps(_ uuid: DeviceUUID, domain: String, requests: [VGPURequest]) -> [Step] {
+        requests.filter { $0.uuid == uuid }.map { .forgetVGPU(domain: domain, request: $0) }
     }
 
     /// Attach the definition first, then the running domain: a refused live attach leaves the config to undo.

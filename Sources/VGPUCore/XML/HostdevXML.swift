@@ -14,11 +14,20 @@ public struct HostdevXML: Sendable {
     public let mdev: Template
     public let pci: Template
     public let nodedev: Template
+    /// One `<vgpu:device>` of vgpuctl's domain metadata (VGPUMetadata).
+    public let metadataDevice: Template
 
-    public init(mdev: Template, pci: Template, nodedev: Template) {
+    public init(mdev: Template, pci: Template, nodedev: Template,
+                metadataDevice: Template = Template(name: "metadata-device", text: "<vgpu:device uuid='{{uuid}}' type='{{type}}' lifetime='{{lifetime}}'{{#group}} group='{{group}}'{{/group}}{{#policy}} policy='{{policy}}'{{/policy}}/>")) {
         self.mdev = mdev
         self.pci = pci
         self.nodedev = nodedev
+        self.metadataDevice = metadataDevice
+    }
+
+    /// The `<vgpu:vgpus>` metadata element recording `requests`; nil for none.
+    public func metadata(_ requests: [VGPURequest]) throws -> String? {
+        try VGPUMetadata.element(requests, device: metadataDevice)
     }
 
     /// The `<hostdev>` that attaches a vGPU: mdev by UUID, or a vendor-specific VFIO VF by PCI address with

@@ -35,7 +35,21 @@ public struct HostStepRunner: StepRunner {
             try libvirt.detach(xml, from: domain, scope: scope, timeout: detachTimeout)
         case let .writeDefinition(definition): try definitions.write(definition)
         case let .deleteDefinition(definition): try definitions.delete(definition)
+        case let .recordVGPU(domain, request): try updateMetadata(of: domain) { $0.filter { $0.uuid != request.uuid } + [request] }
+        case let .forgetVGPU(domain, request): try updateMetadata(of: domain) { $0.filter { $0.uuid != request.uuid } }
         }
+    }
+
+    /// Rewrites the domain's vgpuctl metadata (persistent definition, and the running domain if it runs);
+    /// nothing is written when it already says what it should.
+    private func updateMetadata(of domain: String, _ change: ([VGPURequest]) -> [VGPURequest]) throws {
+        let libvirt = try hypervisor()
+        let current = try libvirt.vgpuRequests(of: domain)
+        let wanted = change(current)
+        if wanted == current { return }
+        let element = try TemplateStore.load().metadata(wanted)
+        let scope: AttachScope = try libvirt.domain(domain).isActive ? .both : .config
+        try libvirt.setMetadata(element, namespace: VGPUMetadata.namespace, prefix: VGPUMetadata.prefix, domain: domain, scope: scope)
     }
 
     /// Whether the domain's definition (config) or running state (live) already references the device of `xml`;

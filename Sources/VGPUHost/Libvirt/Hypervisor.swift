@@ -5,11 +5,14 @@ public struct DomainInfo: Equatable, Sendable {
     public var name: String
     public var uuid: String
     public var isActive: Bool
+    /// libvirt starts it when libvirtd starts (reconcile provides its vGPUs ahead of that).
+    public var autostart: Bool
 
-    public init(name: String, uuid: String, isActive: Bool) {
+    public init(name: String, uuid: String, isActive: Bool, autostart: Bool = false) {
         self.name = name
         self.uuid = uuid
         self.isActive = isActive
+        self.autostart = autostart
     }
 }
 
@@ -23,6 +26,8 @@ public protocol Hypervisor: AnyObject {
     func attach(_ xml: String, to domain: String, scope: AttachScope) throws
     /// For a live detach, waits up to `timeout` seconds for the guest to release the device.
     func detach(_ xml: String, from domain: String, scope: AttachScope, timeout: Double) throws
+    /// Replaces the domain's metadata element in `namespace` with `element` (nil removes it).
+    func setMetadata(_ element: String?, namespace: String, prefix: String, domain: String, scope: AttachScope) throws
 }
 
 extension Hypervisor {
@@ -39,6 +44,11 @@ extension Hypervisor {
             }
         }
         return usage
+    }
+
+    /// The vGPUs a domain's persistent definition asks for in vgpuctl's metadata.
+    public func vgpuRequests(of domain: String) throws -> [VGPURequest] {
+        VGPUMetadata.requests(in: try DomainDocument(xml: xml(of: domain, inactive: true), what: "the inactive XML of domain \(domain)")).requests
     }
 
     /// The inventory with each vGPU's `domains` filled in.

@@ -131,6 +131,15 @@ public final class LibvirtConnection: Hypervisor {
         return document.references(source)
     }
 
+    public func setMetadata(_ element: String?, namespace: String, prefix: String, domain: String, scope: AttachScope) throws {
+        let handle = try lookup(domain)
+        defer { virDomainFree(handle) }
+        let type = Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue)
+        guard virDomainSetMetadata(handle, type, element, element == nil ? nil : prefix, namespace, Self.flags(scope)) == 0 else {
+            throw Self.error(.libvirt, "libvirt refused to change vgpuctl's metadata of domain \(domain) (\(scope.label))")
+        }
+    }
+
     /// libvirt's node devices with the mdev capability (vGPUs, running or only defined through mdevctl) and
     /// the mdev_types capability (parents).
     public func nodeDevices() throws -> [NodeDevice] {
@@ -164,8 +173,10 @@ public final class LibvirtConnection: Hypervisor {
         var uuid = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
         _ = virDomainGetUUIDString(handle, &uuid)
         let name = virDomainGetName(handle).map { String(cString: $0) } ?? "?"
+        var autostart: Int32 = 0
+        _ = virDomainGetAutostart(handle, &autostart)
         return DomainInfo(name: name, uuid: String(decoding: uuid.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
-                          isActive: virDomainIsActive(handle) == 1)
+                          isActive: virDomainIsActive(handle) == 1, autostart: autostart == 1)
     }
 
     private static func flags(_ scope: AttachScope) -> UInt32 {

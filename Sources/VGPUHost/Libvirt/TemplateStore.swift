@@ -14,7 +14,8 @@ public enum TemplateStore {
                 throw VGPUError(.host, "could not read template \(path): \(error.reason)", fix: "reinstall vgpuctl's xml-templates")
             }
         }
-        return HostdevXML(mdev: try template("hostdev-mdev.xml"), pci: try template("hostdev-pci.xml"), nodedev: try template("nodedev-mdev.xml"))
+        return HostdevXML(mdev: try template("hostdev-mdev.xml"), pci: try template("hostdev-pci.xml"), nodedev: try template("nodedev-mdev.xml"),
+                          metadataDevice: try template("metadata-device.xml"))
     }
 
     static func candidates() -> [String] {

@@ -78,4 +78,5 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
     public func fsync(_ path: String) throws(OSError) { try enter(.fsync, path); try base.fsync(path) }
     public func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? { try enter(.lock, path); return try base.lock(path, wait: wait) }
     public func unlock(_ descriptor: Int32) { base.unlock(descriptor) }
+    public func symlink(_ target: String, at path: String) throws(OSError) { try enter(.symlink, path); try base.symlink(target, at: path) }
 }

@@ -22,11 +22,11 @@ public struct OSError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Every kind of call vgpuctl makes to the OS. Mutating ones are what fault injection counts by default.
 public enum OSOperation: String, Sendable, CaseIterable {
-    case read, list, readLink, exists, write, createFile, mkdir, rename, unlink, fsync, lock
+    case read, list, readLink, exists, write, createFile, mkdir, rename, unlink, fsync, lock, symlink
 
     public var mutates: Bool {
         switch self {
-        case .write, .createFile, .mkdir, .rename, .unlink, .fsync: return true
+        case .write, .createFile, .mkdir, .rename, .unlink, .fsync, .symlink: return true
         case .read, .list, .readLink, .exists, .lock: return false
         }
     }
@@ -56,6 +56,8 @@ public protocol SystemCalls: Sendable {
     func lock(_ path: String, wait: Bool) throws(OSError) -> Int32?
     /// Closes a descriptor `lock` returned, releasing the lock.
     func unlock(_ descriptor: Int32)
+    /// Creates the symbolic link `path` pointing at `target` (the installed libvirt hook).
+    func symlink(_ target: String, at path: String) throws(OSError)
 }
 
 extension SystemCalls {
@@ -171,6 +173,10 @@ public struct LiveSystemCalls: SystemCalls {
     }
 
     public func unlock(_ descriptor: Int32) { close(descriptor) }
+
+    public func symlink(_ target: String, at path: String) throws(OSError) {
+        guard Glibc.symlink(target, path) == 0 else { throw OSError(.symlink, path, errno: errno) }
+    }
 
     private func writeAll(_ fd: Int32, _ contents: String, path: String, operation: OSOperation) throws(OSError) {
         let bytes = Array(contents.utf8)

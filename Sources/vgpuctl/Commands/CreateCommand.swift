@@ -20,6 +20,7 @@ struct CreateCommand: ParsableCommand {
               vgpuctl create --type nvidia-222
               vgpuctl create --type mdpy-vga --count 2 --policy spread --persist
               vgpuctl create --type nvidia-22 --vm web01 --display on
+              vgpuctl create --type mtty-2 --vm web01 --lifetime domain
             """
     )
 
@@ -32,6 +33,8 @@ struct CreateCommand: ParsableCommand {
     @Option(help: "Attach the new vGPUs to this libvirt domain (name or UUID).") var vm: String?
     @Flag(help: "With --vm: change only the domain's persistent definition.") var config = false
     @Flag(help: "With --vm: change only the running domain.") var live = false
+    @Option(help: ArgumentHelp("With --vm: persistent (create now and keep), or domain (create nothing now: the libvirt hook creates it when the domain starts and removes it when it stops; see 'vgpuctl install-hook').", valueName: "lifetime"))
+    var lifetime: VGPURequest.Lifetime = .persistent
     @OptionGroup var libvirt: LibvirtOptions
     @OptionGroup(title: "With --vm") var hostdev: HostdevOptions
 
@@ -42,14 +45,23 @@ struct CreateCommand: ParsableCommand {
             throw VGPUError(.invalidInput, "--uuid names one vGPU, but --count is \(placement.count)", fix: "drop --uuid or --count")
         }
         if let vm { _ = try Validation.domainName(vm) }
-        if vm == nil && (config || live || hostdev.isSet) {
-            throw VGPUError(.invalidInput, "--config, --live, --display and --ramfb need --vm", fix: "add --vm DOMAIN")
+        if vm == nil && (config || live || hostdev.isSet || lifetime == .domain) {
+            throw VGPUError(.invalidInput, "--config, --live, --lifetime, --display and --ramfb need --vm", fix: "add --vm DOMAIN")
+        }
+        if lifetime == .domain && (placement.count != 1 || persist || live || placement.parent != nil) {
+            throw VGPUError(.invalidInput, "--lifetime domain records one vGPU for the hook to create at each start",
+                            fix: "drop --count, --persist, --live and --parent (use --group/--policy to steer placement)")
         }
     }
 
     func run() throws {
         let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
         let uuids = try uuid.map { [try DeviceUUID(parsing: $0)] } ?? (0..<placement.count).map { _ in LibUUID.random() }
+        if lifetime == .domain, let vm {
+            try session.requestForDomain(type: placement.type, uuid: uuids[0], domain: vm, group: placement.group,
+                                         policy: placement.policy, hostdev: hostdev.xml)
+            return Console.out(uuids[0].text + "\n")
+        }
         let placements = try vm.map {
             try session.create(placement.request(), uuids: uuids, domain: $0, config: config, live: live, hostdev: hostdev.xml, persist: persist)
         } ?? session.create(placement.request(), uuids: uuids, persist: persist)
@@ -96,3 +108,4 @@ struct PlacementOptions: ParsableArguments {
 }
 
 extension PlacementPolicy: ExpressibleByArgument {}
+extension VGPURequest.Lifetime: ExpressibleByArgument {}

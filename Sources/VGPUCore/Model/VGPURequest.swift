@@ -1,0 +1,25 @@
+/// What a domain says it needs, recorded by vgpuctl in the domain's `<metadata>` (see VGPUMetadata): a vGPU of
+/// a type under a UUID, and how long it lives.
+public struct VGPURequest: Codable, Equatable, Hashable, Sendable {
+    public enum Lifetime: String, Codable, Sendable, CaseIterable {
+        /// Created once and kept (defined or not) until destroyed: `create --vm`, `attach`.
+        case persistent
+        /// Exists only while the domain runs: the hook creates it at start and removes it at stop.
+        case domain
+    }
+
+    public var uuid: DeviceUUID
+    public var type: String
+    public var lifetime: Lifetime
+    /// Placement hints for the hook and reconcile when they create it.
+    public var group: String?
+    public var policy: PlacementPolicy?
+
+    public init(uuid: DeviceUUID, type: String, lifetime: Lifetime, group: String? = nil, policy: PlacementPolicy? = nil) {
+        self.uuid = uuid
+        self.type = type
+        self.lifetime = lifetime
+        self.group = group
+        self.policy = policy
+    }
+}

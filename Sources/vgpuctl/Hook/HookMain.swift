@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VGPUApp
+import VGPUCore
+import VGPUHost
+
+/// The libvirt hook's front end: vgpuctl started as `vgpuctl-hook` (the link 'vgpuctl install-hook' puts into
+/// /etc/libvirt/hooks/qemu.d/) or as `vgpuctl hook ARGS`. No argument parser, no libvirt: libvirtd waits for
+/// this process on every operation of every domain.
+enum HookMain {
+    static let name = "vgpuctl-hook"
+
+    static func run(_ arguments: [String]) -> Never {
+        let started = monotonicSeconds()
+        // Read stdin whatever the operation: libvirtd writes the domain XML into a pipe.
+        let input = StandardInput.readAll()
+        guard let operation = LibvirtHook.Operation(arguments: arguments), LibvirtHook.mayConcernVGPUs(input) else { exit(0) }
+        let host = HostContext.resolve()
+        let wait = ProcessEnvironment.value("VGPUCTL_HOOK_WAIT").flatMap(Double.init) ?? 10
+        do {
+            let actions = try LibvirtHook.run(operation, domainXML: String(decoding: input, as: UTF8.self), host: host, wait: wait)
+            for line in actions { log(LOG_INFO, line) }
+            HookStatistics(host: host).record(milliseconds: (monotonicSeconds() - started) * 1000)
+            exit(0)
+        } catch let error as VGPUError {
+            // libvirt shows the hook's standard error to whoever started the domain ('virsh start').
+            Console.error("vgpuctl: \(error)\n")
+            log(LOG_ERR, "domain \(arguments.first ?? "?") \(arguments.dropFirst().prefix(2).joined(separator: " ")): \(error.message)")
+            exit(error.exitCode)
+        } catch {
+            Console.error("vgpuctl: \(error)\n")
+            exit(1)
+        }
+    }
+
+    /// To syslog (journald), as daemon.
+    static func log(_ priority: Int32, _ message: String) {
+        openlog(name, LOG_PID, LOG_DAEMON)
+        message.withCString { text in withVaList([text]) { vsyslog(priority, "%s", $0) } }
+        if ProcessEnvironment.value("VGPUCTL_DEBUG") != nil { Console.error("vgpuctl-hook: \(message)\n") }
+    }
+
+    static func monotonicSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+}
+
+enum ProcessEnvironment {
+    static func value(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+}
