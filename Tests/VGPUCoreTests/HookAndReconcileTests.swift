@@ -6,7 +6,7 @@ import Testing
     static let metadataTemplate = HostdevXML(mdev: Template(name: "m", text: ""), pci: Template(name: "p", text: ""), nodedev: Template(name: "n", text: ""))
 
     static func domain(_ name: String, devices uuids: [DeviceUUID] = [], requests: [VGPURequest] = []) throws -> DomainDocument {
-        let metadata = try metadataTemplate.metadata(requests).map { "<metadata>\($0)</metadata>" } ?? ""
+        let metadata = try metadataTemplate.metadata(requests).map { "<metadata>\(VGPUMetadata.stored($0))</metadata>" } ?? ""
         let devices = uuids.map { "<hostdev mode='subsystem' type='mdev'><source><address uuid='\($0)'/></source></hostdev>" }.joined()
         return try DomainDocument(xml: "<domain><name>\(name)</name>\(metadata)<devices>\(devices)</devices></domain>", what: name)
     }

@@ -47,7 +47,7 @@ import VGPUHost
         let (probe, probeLibvirt) = try makeHost()
         let counter = FaultInjectingOS(SimulatedKernel(tree: probe.tree))
         let plan = try createPlan(probe)
-        #expect(plan.steps.count == 8, "per vGPU: create, define, attach config, attach live")
+        #expect(plan.steps.count == 10, "per vGPU: create, define, attach config, attach live, record in metadata")
         try Executor(runner: probe.runner(counter, hypervisor: FileHypervisor(probeLibvirt, os: counter)), journal: probe.journal(counter)).execute(plan)
         let done = try probe.inventory()
         #expect(done.vgpus.map(\.uuid).sorted() == ids.sorted())

@@ -62,7 +62,8 @@ final class FileHypervisor: Hypervisor {
             if let start = document.range(of: "<metadata>"), let end = document.range(of: "</metadata>") {
                 document.removeSubrange(start.lowerBound..<end.upperBound)
             }
-            if let element { document = document.replacingOccurrences(of: "<devices>", with: "<metadata>\(element)</metadata><devices>") }
+            // As libvirt does: the namespace and prefix go onto the element.
+            if let element { document = document.replacingOccurrences(of: "<devices>", with: "<metadata>\(VGPUMetadata.stored(element))</metadata><devices>") }
             try os.replaceAtomically(path(domain, inactive: inactive), with: document)
         }
     }

@@ -18,7 +18,7 @@ public struct HostdevXML: Sendable {
     public let metadataDevice: Template
 
     public init(mdev: Template, pci: Template, nodedev: Template,
-                metadataDevice: Template = Template(name: "metadata-device", text: "<vgpu:device uuid='{{uuid}}' type='{{type}}' lifetime='{{lifetime}}'{{#group}} group='{{group}}'{{/group}}{{#policy}} policy='{{policy}}'{{/policy}}/>")) {
+                metadataDevice: Template = Template(name: "metadata-device", text: "<device uuid='{{uuid}}' type='{{type}}' lifetime='{{lifetime}}'{{#group}} group='{{group}}'{{/group}}{{#policy}} policy='{{policy}}'{{/policy}}/>")) {
         self.mdev = mdev
         self.pci = pci
         self.nodedev = nodedev

@@ -2,7 +2,7 @@
 /// namespace there, and hands it back verbatim):
 ///
 ///     <vgpu:vgpus xmlns:vgpu='http://vgpuctl.org/xmlns/domain/1'>
-///       <vgpu:device uuid='…' type='mtty-2' lifetime='persistent|domain' [group='…'] [policy='pack|spread']/>
+///       <device uuid='…' type='mtty-2' lifetime='persistent|domain' [group='…'] [policy='pack|spread']/>
 ///     </vgpu:vgpus>
 ///
 /// Only elements in this namespace, directly under `/domain/metadata`, are read; look-alikes in any other
@@ -15,7 +15,9 @@ public enum VGPUMetadata {
     public static func requests(in domain: DomainDocument) -> (requests: [VGPURequest], problems: [String]) {
         var requests: [VGPURequest] = [], problems: [String] = []
         let containers = domain.root.children("metadata").flatMap { $0.children("vgpus", namespace: namespace) }
-        for device in containers.flatMap({ $0.children("device", namespace: namespace) }) {
+        // libvirt puts the namespace on the container only; its children are ours whether or not they repeat it.
+        let devices = containers.flatMap { $0.children.filter { $0.name == "device" && ($0.namespace == nil || $0.namespace == namespace) } }
+        for device in devices {
             do { requests.append(try request(device)) } catch let error as VGPUError {
                 problems.append("domain \(domain.name ?? "?"): vgpuctl metadata skipped: \(error.message)")
             } catch {}
@@ -42,14 +44,21 @@ public enum VGPUMetadata {
         return VGPURequest(uuid: uuid, type: type, lifetime: lifetime, group: device.attribute("group"), policy: policy)
     }
 
-    /// The whole `<vgpu:vgpus>` element for `requests`, each device rendered from its template (escaped);
-    /// nil when there is nothing to record (libvirt then removes the element).
+    /// The `<vgpus>` element for `requests` as `virDomainSetMetadata` takes it (libvirt adds the namespace and
+    /// prefix to the element itself), each device rendered from its template (escaped); nil when there is
+    /// nothing to record (libvirt then removes the element).
     public static func element(_ requests: [VGPURequest], device template: Template) throws -> String? {
         guard !requests.isEmpty else { return nil }
         let devices = try requests.map { request in
             try template.render(["uuid": request.uuid.text, "type": request.type, "lifetime": request.lifetime.rawValue,
                                  "group": request.group ?? "", "policy": request.policy?.rawValue ?? ""]).trimmingWhitespace
         }
-        return "<\(prefix):vgpus xmlns:\(prefix)='\(namespace)'>" + devices.joined() + "</\(prefix):vgpus>"
+        return "<vgpus>" + devices.joined() + "</vgpus>"
+    }
+
+    /// `element` as libvirt stores it in the domain (the namespace declared on the container).
+    public static func stored(_ element: String) -> String {
+        guard element.hasPrefix("<vgpus>"), element.hasSuffix("</vgpus>") else { return element }
+        return "<\(prefix):vgpus xmlns:\(prefix)='\(namespace)'>" + element.dropFirst("<vgpus>".count).dropLast("</vgpus>".count) + "</\(prefix):vgpus>"
     }
 }
