@@ -24,4 +24,45 @@ step 4 create --type mbochs-large
 step 0 remove "$uuid"
 step 0 list --json
 remove_all_mdevs
+
+# The headline: vGPUs follow their VMs, with libvirtd running and vgpuctl's hook installed.
+say() { echo "demo|"; echo "demo| \$ $*"; "$@" 2>&1 | sed 's/^/demo| /'; }
+out=${VMTIER_OUT:?}
+stop_libvirtd >/dev/null 2>&1
+step 0 install-hook
+start_libvirtd || { failed=$((failed + 1)); echo "not ok - libvirtd did not start"; }
+export LIBVIRT_DEFAULT_URI=qemu:///system
+for name in web01 web02; do
+  cat > "/tmp/$name.xml" <<XML
+<domain type='qemu'><name>$name</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><kernel>$out/vmlinuz</kernel><initrd>$out/guest-initrd.cpio.gz</initrd>
+    <cmdline>console=ttyS0 quiet</cmdline></os>
+  <features><acpi/></features>
+  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator><serial type='file'><source path='/tmp/$name-console.log'/></serial></devices>
+</domain>
+XML
+  virsh define "/tmp/$name.xml" >/dev/null
+done
+step 0 create --type mtty-2 --vm web01
+say virsh start web01
+guest_line() {
+  for _ in $(seq 150); do
+    grep -q 'ids=.*0x4348' "/tmp/$1-console.log" 2>/dev/null && { grep 'nested-guest: pci' "/tmp/$1-console.log" | tail -1; return 0; }
+    sleep 2
+  done
+  return 1
+}
+echo "demo|"; echo "demo| (the guest's own view of its PCI bus; 0x4348 is the mtty vGPU)"
+if line=$(guest_line web01); then echo "demo| $line"; passed=$((passed + 1)); else failed=$((failed + 1)); echo "not ok - web01's guest never saw the vGPU"; fi
+step 0 create --type mtty-1 --vm web02 --lifetime domain
+step 0 list
+say virsh start web02
+step 0 list
+say virsh destroy web02
+step 0 list
+say virsh destroy web01
+step 0 destroy --vm web01
+for name in web01 web02; do virsh undefine "$name" >/dev/null; done
+vg uninstall-hook >/dev/null; stop_libvirtd
+remove_all_mdevs
 finish
