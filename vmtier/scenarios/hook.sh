@@ -95,7 +95,7 @@ sabotage() {
   echo 1 > "/sys/bus/mdev/devices/$auto/remove"
   orphan=$(cat /proc/sys/kernel/random/uuid); echo "$orphan" > /tmp/orphan-uuid
   echo "$orphan" > /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1/create
-  VGPUCTL_KILL_AT=3 "$VGPUCTL" create --type mtty-1 --count 2 --persist >/dev/null 2>&1
+  VGPUCTL_KILL_AT=6 "$VGPUCTL" create --type mtty-1 --count 2 --persist >/dev/null 2>&1
   [ -n "$(ls /var/lib/vgpuctl/journal/)" ] || { echo "the killed create left no journal record"; return 1; }
   local rc=0; vg reconcile --dry-run > /tmp/dry 2>&1 || rc=$?
   [ "$rc" = 2 ] || { echo "dry run exit $rc"; cat /tmp/dry; return 1; }
