@@ -36,6 +36,6 @@ struct VGPUCtl: ParsableCommand {
             """,
         subcommands: [TypesCommand.self, ListCommand.self, PlanCommand.self, CreateCommand.self, RemoveCommand.self,
                       DefineCommand.self, UndefineCommand.self, StartCommand.self, StopCommand.self,
-                      AttachCommand.self, DetachCommand.self, DestroyCommand.self, XMLCommand.self, NodedevsCommand.self, RecoverCommand.self]
+                      AttachCommand.self, DetachCommand.self, DestroyCommand.self, XMLCommand.self, NodedevsCommand.self, RecoverCommand.self, MigrationCommand.self]
     )
 }

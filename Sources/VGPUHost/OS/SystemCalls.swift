@@ -23,11 +23,13 @@ public struct OSError: Error, Equatable, Sendable, CustomStringConvertible {
 /// Every kind of call vgpuctl makes to the OS. Mutating ones are what fault injection counts by default.
 public enum OSOperation: String, Sendable, CaseIterable {
     case read, list, readLink, exists, write, createFile, mkdir, rename, unlink, fsync, lock
+    /// Device nodes and streams (VFIO): an ioctl may change a device's state, a stream write feeds a device.
+    case openDevice, ioctl, readStream, writeStream
 
     public var mutates: Bool {
         switch self {
-        case .write, .createFile, .mkdir, .rename, .unlink, .fsync: return true
-        case .read, .list, .readLink, .exists, .lock: return false
+        case .write, .createFile, .mkdir, .rename, .unlink, .fsync, .ioctl, .writeStream: return true
+        case .read, .list, .readLink, .exists, .lock, .openDevice, .readStream: return false
         }
     }
 }
@@ -56,6 +58,39 @@ public protocol SystemCalls: Sendable {
     func lock(_ path: String, wait: Bool) throws(OSError) -> Int32?
     /// Closes a descriptor `lock` returned, releasing the lock.
     func unlock(_ descriptor: Int32)
+
+    // Device nodes (VFIO). `path` names the device and request in errors and traces.
+    /// Opens a character device (`/dev/vfio/vfio`, `/dev/vfio/<group>`) read-write.
+    func openDevice(_ path: String) throws(OSError) -> Int32
+    /// Closes a descriptor `openDevice` or an ioctl returned.
+    func closeDescriptor(_ descriptor: Int32)
+    /// ioctl with a pointer to an in/out struct; returns its non-negative result (some ioctls return an fd).
+    func ioctl(_ descriptor: Int32, _ request: UInt, _ argument: UnsafeMutableRawPointer, path: String) throws(OSError) -> Int32
+    /// ioctl with an integer argument (VFIO_CHECK_EXTENSION, VFIO_SET_IOMMU); an int, as the kernel reads it.
+    func ioctl(_ descriptor: Int32, _ request: UInt, value: Int32, path: String) throws(OSError) -> Int32
+    /// Reads up to `maxBytes` from a stream (a migration data fd); empty at its end.
+    func readStream(_ descriptor: Int32, maxBytes: Int, path: String) throws(OSError) -> [UInt8]
+    /// Writes all of `bytes` to a stream.
+    func writeStream(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(OSError)
+}
+
+/// Adapters that only stand in for files (fixture kernels, fakes) have no devices: every device call fails
+/// with ENOSYS unless they implement it.
+extension SystemCalls {
+    public func openDevice(_ path: String) throws(OSError) -> Int32 { throw OSError(.openDevice, path, errno: ENOSYS) }
+    public func closeDescriptor(_ descriptor: Int32) {}
+    public func ioctl(_ descriptor: Int32, _ request: UInt, _ argument: UnsafeMutableRawPointer, path: String) throws(OSError) -> Int32 {
+        throw OSError(.ioctl, path, errno: ENOSYS)
+    }
+    public func ioctl(_ descriptor: Int32, _ request: UInt, value: Int32, path: String) throws(OSError) -> Int32 {
+        throw OSError(.ioctl, path, errno: ENOSYS)
+    }
+    public func readStream(_ descriptor: Int32, maxBytes: Int, path: String) throws(OSError) -> [UInt8] {
+        throw OSError(.readStream, path, errno: ENOSYS)
+    }
+    public func writeStream(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(OSError) {
+        throw OSError(.writeStream, path, errno: ENOSYS)
+    }
 }
 
 extension SystemCalls {
@@ -171,6 +206,51 @@ public struct LiveSystemCalls: SystemCalls {
     }
 
     public func unlock(_ descriptor: Int32) { close(descriptor) }
+
+    public func openDevice(_ path: String) throws(OSError) -> Int32 {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw OSError(.openDevice, path, errno: errno) }
+        return fd
+    }
+
+    public func closeDescriptor(_ descriptor: Int32) { close(descriptor) }
+
+    public func ioctl(_ descriptor: Int32, _ request: UInt, _ argument: UnsafeMutableRawPointer, path: String) throws(OSError) -> Int32 {
+        while true {
+            let result = Glibc.ioctl(descriptor, request, argument)
+            if result >= 0 { return result }
+            if errno != EINTR { throw OSError(.ioctl, path, errno: errno) }
+        }
+    }
+
+    public func ioctl(_ descriptor: Int32, _ request: UInt, value: Int32, path: String) throws(OSError) -> Int32 {
+        while true {
+            let result = Glibc.ioctl(descriptor, request, value)
+            if result >= 0 { return result }
+            if errno != EINTR { throw OSError(.ioctl, path, errno: errno) }
+        }
+    }
+
+    public func readStream(_ descriptor: Int32, maxBytes: Int, path: String) throws(OSError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: maxBytes)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, maxBytes) }
+            if count >= 0 { return Array(buffer[0..<count]) }
+            if errno != EINTR { throw OSError(.readStream, path, errno: errno) }
+        }
+    }
+
+    public func writeStream(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(OSError) {
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw OSError(.writeStream, path, errno: errno)
+            }
+            offset += count
+        }
+    }
 
     private func writeAll(_ fd: Int32, _ contents: String, path: String, operation: OSOperation) throws(OSError) {
         let bytes = Array(contents.utf8)
