@@ -15,6 +15,7 @@ import VGPUHost
         #expect(VFIOABI.groupGetStatus == 0x3B67)
         #expect(VFIOABI.groupSetContainer == 0x3B68)
         #expect(VFIOABI.groupGetDeviceFD == 0x3B6A)
+        #expect(VFIOABI.deviceReset == 0x3B6F)
         #expect(VFIOABI.deviceFeature == 0x3B75)
         #expect(VFIOABI.migGetPrecopyInfo == 0x3B79)
     }
@@ -70,6 +71,8 @@ import VGPUHost
         #expect(kernel.states.values.allSatisfy { $0 == .running })
     }
 
+    /// mtty refuses an incomplete stream at RESUMING -> STOP, and every way out of RESUMING passes there: only
+    /// VFIO_DEVICE_RESET brings the destination back (seen on the real kernel).
     @Test func aTruncatedStreamIsRefusedAndBothDevicesRunAgain() throws {
         let kernel = FakeVFIOKernel()
         let source = try VFIODevice(uuid: Self.uuid, group: 7, os: kernel)
@@ -144,6 +147,12 @@ final class FakeVFIOKernel: SystemCalls, @unchecked Sendable {
         case VFIOABI.getAPIVersion: return 0
         case VFIOABI.checkExtension: return value == 3 ? 1 : 0
         case VFIOABI.setIOMMU: return 0
+        case VFIOABI.deviceReset:
+            guard let what = open[descriptor], what.hasPrefix("device:") else { throw OSError(.ioctl, path, errno: EBADF) }
+            let uuid = String(what.dropFirst("device:".count))
+            states[uuid] = .running
+            for (fd, stream) in open where stream.hasSuffix(":\(uuid)") && !stream.hasPrefix("device") { streams[fd] = nil }
+            return 0
         default: throw OSError(.ioctl, path, errno: ENOTTY)
         }
     }
@@ -195,7 +204,7 @@ final class FakeVFIOKernel: SystemCalls, @unchecked Sendable {
     /// One arc, as mtty implements it: the saving stream holds the header in PRE_COPY, everything in STOP_COPY.
     private func step(_ uuid: String, to next: VFIOMigrationState, _ path: String) throws(OSError) -> Int32? {
         let from = states[uuid]!
-        defer { states[uuid] = next }
+        states[uuid] = next
         let saving = streams.first { open[$0.key] == "save:\(uuid)" }?.key
         switch (from, next) {
         case (.running, .preCopy): let fd = add("save:\(uuid)"); streams[fd] = (Array(saved[0..<24]), 0); return fd

@@ -20,6 +20,7 @@ public enum VFIOABI {
     public static let groupGetStatus = io(type, base + 3)     // VFIO_GROUP_GET_STATUS
     public static let groupSetContainer = io(type, base + 4)  // VFIO_GROUP_SET_CONTAINER
     public static let groupGetDeviceFD = io(type, base + 6)   // VFIO_GROUP_GET_DEVICE_FD
+    public static let deviceReset = io(type, base + 11)       // VFIO_DEVICE_RESET
     public static let deviceFeature = io(type, base + 17)     // VFIO_DEVICE_FEATURE
     public static let migGetPrecopyInfo = io(type, base + 21) // VFIO_MIG_GET_PRECOPY_INFO (6.2+)
 

@@ -124,6 +124,14 @@ public final class VFIODevice: @unchecked Sendable {
         return fd >= 0 ? fd : nil
     }
 
+    /// VFIO_DEVICE_RESET: the uAPI puts a device back in RUNNING from any state, closing its data streams. The way
+    /// out of RESUMING when the loaded data was refused (every arc out of RESUMING loads it again).
+    public func reset() throws {
+        do { _ = try os.ioctl(device, VFIOABI.deviceReset, value: 0, path: "vGPU \(uuid) VFIO_DEVICE_RESET") } catch {
+            throw Self.hostError(error, uuid: uuid)
+        }
+    }
+
     /// The driver's estimate of what STOP_COPY will yield (VFIO_DEVICE_FEATURE_MIG_DATA_SIZE), nil if it has none.
     public func stopCopySize() -> UInt64? {
         let reply = try? feature(VFIOABI.featureMigDataSize, VFIOABI.featureGet, VFIOABI.dataSizePayload(), "VFIO_DEVICE_FEATURE_MIG_DATA_SIZE")

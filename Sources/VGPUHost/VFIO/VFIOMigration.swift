@@ -150,14 +150,19 @@ public enum VFIOMigration {
         try backToRunning(destination)
     }
 
-    /// Returns a device to RUNNING, once more if the first try fails (a transient error must not leave a vGPU
-    /// stopped); if both fail the error names the state it is stuck in.
+    /// Returns a device to RUNNING: by the state machine, and if that fails (from RESUMING with data the driver
+    /// refuses, every arc fails) by VFIO_DEVICE_RESET, which the uAPI defines to end in RUNNING. If even that
+    /// fails the error names the state the device is stuck in.
     static func backToRunning(_ device: VFIODevice) throws {
         do { try device.setState(.running) } catch {
-            do { try device.setState(.running) } catch {
+            do {
+                try device.reset()
+                if try device.state() == .running { return }
+                try device.setState(.running)
+            } catch {
                 let state = (try? device.state()).map(\.description) ?? "an unknown state"
                 throw VGPUError(.host, "vGPU \(device.uuid) is left in \(state): returning it to RUNNING failed: \(error)",
-                                fix: "run 'vgpuctl migration probe \(device.uuid)' again; if it stays stopped, remove and recreate it")
+                                fix: "retry 'vgpuctl migration probe \(device.uuid)'; if it stays stopped, remove and recreate the vGPU")
             }
         }
     }
