@@ -98,12 +98,12 @@ public final class VFIODevice: @unchecked Sendable {
 
     /// The device's migration flags, or nil when its driver does not implement migration (ENOTTY).
     public func migrationFlags() throws -> VFIOMigrationFlags? {
-        do {
-            let reply = try feature(VFIOABI.featureMigration, VFIOABI.featureGet, VFIOABI.migrationFlagsPayload(), "VFIO_DEVICE_FEATURE_MIGRATION")
-            return VFIOMigrationFlags(rawValue: VFIOABI.readU64(reply, at: VFIOABI.payloadOffset))
-        } catch let error as VGPUError where error.message.contains("errno \(ENOTTY))") {
-            return nil
+        var buffer = VFIOABI.feature(VFIOABI.featureMigration, VFIOABI.featureGet, payload: VFIOABI.migrationFlagsPayload())
+        do { try Self.call(os, device, VFIOABI.deviceFeature, &buffer, "vGPU \(uuid) VFIO_DEVICE_FEATURE_MIGRATION") } catch {
+            if error.errno == ENOTTY { return nil }
+            throw Self.hostError(error, uuid: uuid)
         }
+        return VFIOMigrationFlags(rawValue: VFIOABI.readU64(buffer, at: VFIOABI.payloadOffset))
     }
 
     public func state() throws -> VFIOMigrationState {
