@@ -67,8 +67,15 @@ import VGPUHost
         #expect(report.precopyBytes == 24 && report.stopCopyBytes == 36 && report.precopyInitialBytes == 24)
         #expect(report.sourceStates == ["PRE_COPY", "PRE_COPY_P2P", "STOP_COPY", "STOP", "RUNNING_P2P", "RUNNING"])
         #expect(report.destinationStates == ["RUNNING_P2P", "STOP", "RESUMING", "STOP", "RUNNING_P2P", "RUNNING"])
-        #expect(kernel.loaded[Self.other.description] == kernel.saved)
+        #expect(kernel.loaded[Self.other.description] == kernel.image(Self.uuid.description))
         #expect(kernel.states.values.allSatisfy { $0 == .running })
+    }
+
+    @Test func theMarkerTravelsInTheDeviceState() throws {
+        let kernel = FakeVFIOKernel()
+        let report = try VFIOMigration.transfer(from: VFIODevice(uuid: Self.uuid, group: 7, os: kernel),
+                                                to: VFIODevice(uuid: Self.other, group: 8, os: kernel), marker: 0xA5)
+        #expect(report.marker?.written == 0xA5 && report.marker?.destinationBefore == 0x5A && report.marker?.destinationAfter == 0xA5)
     }
 
     /// mtty refuses an incomplete stream at RESUMING -> STOP, and every way out of RESUMING passes there: only
@@ -111,7 +118,9 @@ final class FakeVFIOKernel: SystemCalls, @unchecked Sendable {
     var busyGroups: Set<Int> = []
     var open: [Int32: String] = [:]     // fd -> what it is: "container", "group:7", "device:<uuid>", "save:<uuid>", "load:<uuid>"
     var states: [String: VFIOMigrationState] = [:]
-    var saved: [UInt8] = Array(0..<60)
+    /// Each device's UART scratch register (port 0: BAR0 offset 7); its state image carries it at byte 24 + 7.
+    var scratch: [String: UInt8] = [:]
+    func image(_ uuid: String) -> [UInt8] { var bytes = Array(UInt8(0)..<60); bytes[31] = scratch[uuid, default: 0]; return bytes }
     var loaded: [String: [UInt8]] = [:]
     private var streams: [Int32: (bytes: [UInt8], position: Int)] = [:]
     private var next: Int32 = 10
@@ -172,6 +181,10 @@ final class FakeVFIOKernel: SystemCalls, @unchecked Sendable {
             return add("device:\(name)")
         case VFIOABI.deviceFeature:
             return try feature(String(what.dropFirst("device:".count)), argument, path)
+        case VFIOABI.deviceGetRegionInfo:
+            argument.storeBytes(of: UInt64(8), toByteOffset: 16, as: UInt64.self)
+            argument.storeBytes(of: UInt64(0), toByteOffset: 24, as: UInt64.self)
+            return 0
         case VFIOABI.migGetPrecopyInfo:
             guard what.hasPrefix("save:"), let stream = streams[descriptor] else { throw OSError(.ioctl, path, errno: EINVAL) }
             argument.storeBytes(of: UInt64(stream.bytes.count - stream.position), toByteOffset: 8, as: UInt64.self)
@@ -207,14 +220,15 @@ final class FakeVFIOKernel: SystemCalls, @unchecked Sendable {
         states[uuid] = next
         let saving = streams.first { open[$0.key] == "save:\(uuid)" }?.key
         switch (from, next) {
-        case (.running, .preCopy): let fd = add("save:\(uuid)"); streams[fd] = (Array(saved[0..<24]), 0); return fd
-        case (.preCopyP2P, .stopCopy): if let saving { streams[saving]!.bytes = saved }; return nil
-        case (.stop, .stopCopy): let fd = add("save:\(uuid)"); streams[fd] = (saved, 0); return fd
+        case (.running, .preCopy): let fd = add("save:\(uuid)"); streams[fd] = (Array(image(uuid)[0..<24]), 0); return fd
+        case (.preCopyP2P, .stopCopy): if let saving { streams[saving]!.bytes = image(uuid) }; return nil
+        case (.stop, .stopCopy): let fd = add("save:\(uuid)"); streams[fd] = (image(uuid), 0); return fd
         case (.stop, .resuming): let fd = add("load:\(uuid)"); streams[fd] = ([], 0); return fd
         case (.resuming, .stop):
             let loading = streams.first { open[$0.key] == "load:\(uuid)" }?.value.bytes ?? loaded[uuid] ?? []
             guard loading.count == 60 else { states[uuid] = from; throw OSError(.ioctl, path, errno: EINVAL) }
             loaded[uuid] = loading
+            scratch[uuid] = loading[31]
             return nil
         default: return nil
         }
@@ -225,6 +239,16 @@ final class FakeVFIOKernel: SystemCalls, @unchecked Sendable {
         let end = min(stream.bytes.count, stream.position + maxBytes)
         streams[descriptor]!.position = end
         return Array(stream.bytes[stream.position..<end])
+    }
+
+    func readRegion(_ descriptor: Int32, offset: UInt64, count: Int, path: String) throws(OSError) -> [UInt8] {
+        guard let what = open[descriptor], what.hasPrefix("device:"), offset == 7, count == 1 else { throw OSError(.readRegion, path, errno: EINVAL) }
+        return [scratch[String(what.dropFirst("device:".count)), default: 0]]
+    }
+
+    func writeRegion(_ descriptor: Int32, offset: UInt64, _ bytes: [UInt8], path: String) throws(OSError) {
+        guard let what = open[descriptor], what.hasPrefix("device:"), offset == 7, bytes.count == 1 else { throw OSError(.writeRegion, path, errno: EINVAL) }
+        scratch[String(what.dropFirst("device:".count))] = bytes[0]
     }
 
     func writeStream(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(OSError) {

@@ -63,6 +63,13 @@ selftest_moves_stream() {
 }
 check "selftest moves the real stream: source RUNNING->PRE_COPY->STOP_COPY, destination RESUMING->STOP->RUNNING accepts it" selftest_moves_stream
 
+state_moved() {
+  local json; json=$(vg migration selftest "$src" "$dst" --mtty-marker 165 --json) || return 1
+  expect_eq "90 165" "$(jq -r '"\(.marker.destination_before) \(.marker.destination_after)"' <<<"$json")" "destination scratch before/after" || return 1
+  echo "note: source scratch 165; destination read $(jq -r .marker.destination_before <<<"$json") before, $(jq -r .marker.destination_after <<<"$json") after"
+}
+check "the device state itself moved: a byte written into the source's UART scratch register reads back on the destination" state_moved
+
 both_running() {
   expect_eq RUNNING "$(vg migration probe "$src" --json | jq -r .state)" "source" || return 1
   expect_eq RUNNING "$(vg migration probe "$dst" --json | jq -r .state)" "destination"

@@ -96,4 +96,12 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
         try enter(.writeStream, path)
         try base.writeStream(descriptor, bytes, path: path)
     }
+    public func readRegion(_ descriptor: Int32, offset: UInt64, count: Int, path: String) throws(OSError) -> [UInt8] {
+        try enter(.readRegion, path)
+        return try base.readRegion(descriptor, offset: offset, count: count, path: path)
+    }
+    public func writeRegion(_ descriptor: Int32, offset: UInt64, _ bytes: [UInt8], path: String) throws(OSError) {
+        try enter(.writeRegion, path)
+        try base.writeRegion(descriptor, offset: offset, bytes, path: path)
+    }
 }

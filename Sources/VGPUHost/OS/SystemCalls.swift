@@ -24,12 +24,12 @@ public struct OSError: Error, Equatable, Sendable, CustomStringConvertible {
 public enum OSOperation: String, Sendable, CaseIterable {
     case read, list, readLink, exists, write, createFile, mkdir, rename, unlink, fsync, lock
     /// Device nodes and streams (VFIO): an ioctl may change a device's state, a stream write feeds a device.
-    case openDevice, ioctl, readStream, writeStream
+    case openDevice, ioctl, readStream, writeStream, readRegion, writeRegion
 
     public var mutates: Bool {
         switch self {
-        case .write, .createFile, .mkdir, .rename, .unlink, .fsync, .ioctl, .writeStream: return true
-        case .read, .list, .readLink, .exists, .lock, .openDevice, .readStream: return false
+        case .write, .createFile, .mkdir, .rename, .unlink, .fsync, .ioctl, .writeStream, .writeRegion: return true
+        case .read, .list, .readLink, .exists, .lock, .openDevice, .readStream, .readRegion: return false
         }
     }
 }
@@ -72,6 +72,9 @@ public protocol SystemCalls: Sendable {
     func readStream(_ descriptor: Int32, maxBytes: Int, path: String) throws(OSError) -> [UInt8]
     /// Writes all of `bytes` to a stream.
     func writeStream(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(OSError)
+    /// pread/pwrite at an offset of a device fd (a VFIO region).
+    func readRegion(_ descriptor: Int32, offset: UInt64, count: Int, path: String) throws(OSError) -> [UInt8]
+    func writeRegion(_ descriptor: Int32, offset: UInt64, _ bytes: [UInt8], path: String) throws(OSError)
 }
 
 /// Adapters that only stand in for files (fixture kernels, fakes) have no devices: every device call fails
@@ -90,6 +93,12 @@ extension SystemCalls {
     }
     public func writeStream(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(OSError) {
         throw OSError(.writeStream, path, errno: ENOSYS)
+    }
+    public func readRegion(_ descriptor: Int32, offset: UInt64, count: Int, path: String) throws(OSError) -> [UInt8] {
+        throw OSError(.readRegion, path, errno: ENOSYS)
+    }
+    public func writeRegion(_ descriptor: Int32, offset: UInt64, _ bytes: [UInt8], path: String) throws(OSError) {
+        throw OSError(.writeRegion, path, errno: ENOSYS)
     }
 }
 
@@ -249,6 +258,25 @@ public struct LiveSystemCalls: SystemCalls {
                 throw OSError(.writeStream, path, errno: errno)
             }
             offset += count
+        }
+    }
+
+    public func readRegion(_ descriptor: Int32, offset: UInt64, count: Int, path: String) throws(OSError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        while true {
+            let read = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, off_t(Int64(bitPattern: offset))) }
+            if read == count { return buffer }
+            if read >= 0 { throw OSError(.readRegion, path, errno: EIO) }  // a device region answers whole or not at all
+            if errno != EINTR { throw OSError(.readRegion, path, errno: errno) }
+        }
+    }
+
+    public func writeRegion(_ descriptor: Int32, offset: UInt64, _ bytes: [UInt8], path: String) throws(OSError) {
+        while true {
+            let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(Int64(bitPattern: offset))) }
+            if written == bytes.count { return }
+            if written >= 0 { throw OSError(.writeRegion, path, errno: EIO) }
+            if errno != EINTR { throw OSError(.writeRegion, path, errno: errno) }
         }
     }
 

@@ -20,6 +20,7 @@ public enum VFIOABI {
     public static let groupGetStatus = io(type, base + 3)     // VFIO_GROUP_GET_STATUS
     public static let groupSetContainer = io(type, base + 4)  // VFIO_GROUP_SET_CONTAINER
     public static let groupGetDeviceFD = io(type, base + 6)   // VFIO_GROUP_GET_DEVICE_FD
+    public static let deviceGetRegionInfo = io(type, base + 8) // VFIO_DEVICE_GET_REGION_INFO
     public static let deviceReset = io(type, base + 11)       // VFIO_DEVICE_RESET
     public static let deviceFeature = io(type, base + 17)     // VFIO_DEVICE_FEATURE
     public static let migGetPrecopyInfo = io(type, base + 21) // VFIO_MIG_GET_PRECOPY_INFO (6.2+)
@@ -52,6 +53,11 @@ public enum VFIOABI {
     public static func dataSizePayload() -> [UInt8] { u64(0) }
     /// `struct vfio_precopy_info { u32 argsz; u32 flags; aligned u64 initial_bytes; aligned u64 dirty_bytes; }`.
     public static func precopyInfo() -> [UInt8] { u32(24) + u32(0) + u64(0) + u64(0) }
+
+    /// `struct vfio_region_info { u32 argsz; u32 flags; u32 index; u32 cap_offset; u64 size; u64 offset; }`;
+    /// the kernel fills in size (at 16) and offset (at 24).
+    public static func regionInfo(index: UInt32) -> [UInt8] { u32(32) + u32(0) + u32(index) + u32(0) + u64(0) + u64(0) }
+    public static let pciBAR0RegionIndex: UInt32 = 0          // VFIO_PCI_BAR0_REGION_INDEX
 
     /// The payload starts after the 8-byte feature header.
     public static let payloadOffset = 8

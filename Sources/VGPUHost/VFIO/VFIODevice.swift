@@ -124,6 +124,29 @@ public final class VFIODevice: @unchecked Sendable {
         return fd >= 0 ? fd : nil
     }
 
+    /// Reads `count` bytes at `offset` of region `index` (VFIO_DEVICE_GET_REGION_INFO gives where it starts).
+    public func readRegion(_ index: UInt32, offset: UInt64, count: Int) throws -> [UInt8] {
+        let start = try regionStart(index)
+        do { return try os.readRegion(device, offset: start + offset, count: count, path: "vGPU \(uuid) region \(index)+\(offset)") } catch {
+            throw Self.hostError(error, uuid: uuid)
+        }
+    }
+
+    public func writeRegion(_ index: UInt32, offset: UInt64, _ bytes: [UInt8]) throws {
+        let start = try regionStart(index)
+        do { try os.writeRegion(device, offset: start + offset, bytes, path: "vGPU \(uuid) region \(index)+\(offset)") } catch {
+            throw Self.hostError(error, uuid: uuid)
+        }
+    }
+
+    private func regionStart(_ index: UInt32) throws -> UInt64 {
+        var info = VFIOABI.regionInfo(index: index)
+        do { try Self.call(os, device, VFIOABI.deviceGetRegionInfo, &info, "vGPU \(uuid) VFIO_DEVICE_GET_REGION_INFO \(index)") } catch {
+            throw Self.hostError(error, uuid: uuid)
+        }
+        return VFIOABI.readU64(info, at: 24)
+    }
+
     /// VFIO_DEVICE_RESET: the uAPI puts a device back in RUNNING from any state, closing its data streams. The way
     /// out of RESUMING when the loaded data was refused (every arc out of RESUMING loads it again).
     public func reset() throws {

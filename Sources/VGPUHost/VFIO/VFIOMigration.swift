@@ -39,8 +39,19 @@ public struct MigrationTransferReport: Codable, Equatable, Sendable {
     public var streamHead: String
     public var sourceStates: [String]
     public var destinationStates: [String]
+    /// With a marker (mtty only): the value written into the source's UART scratch register, and what the
+    /// destination's read before (the marker's complement, written there) and after the transfer.
+    public var marker: Marker?
+
+    public struct Marker: Codable, Equatable, Sendable {
+        public var written: UInt8
+        public var destinationBefore: UInt8
+        public var destinationAfter: UInt8
+        enum CodingKeys: String, CodingKey { case written, destinationBefore = "destination_before", destinationAfter = "destination_after" }
+    }
 
     enum CodingKeys: String, CodingKey {
+        case marker
         case source, destination, precopyInitialBytes = "precopy_initial_bytes", precopyBytes = "precopy_bytes"
         case stopCopyBytes = "stop_copy_bytes", streamHead = "stream_head", sourceStates = "source_states"
         case destinationStates = "destination_states"
@@ -81,7 +92,28 @@ public enum VFIOMigration {
     /// (read the pre-copy data) -> STOP_COPY (read the rest); destination RUNNING -> RESUMING (write it all)
     /// -> STOP (the driver loads and checks it here) -> RUNNING. The source goes back to RUNNING at the end.
     /// `truncate` drops that many bytes from the end of the stream (to prove the destination refuses it).
-    public static func transfer(from source: VFIODevice, to destination: VFIODevice, truncate: Int = 0) throws -> MigrationTransferReport {
+    /// `marker` (mtty devices only) proves the device state itself moved: see `mttyScratch`.
+    public static func transfer(from source: VFIODevice, to destination: VFIODevice, truncate: Int = 0,
+                                marker: UInt8? = nil) throws -> MigrationTransferReport {
+        guard let marker else { return try transfer(from: source, to: destination, truncate: truncate) }
+        try source.writeRegion(mttyScratch.region, offset: mttyScratch.offset, [marker])
+        try destination.writeRegion(mttyScratch.region, offset: mttyScratch.offset, [~marker])
+        let before = try destination.readRegion(mttyScratch.region, offset: mttyScratch.offset, count: 1)[0]
+        var report = try transfer(from: source, to: destination, truncate: truncate)
+        let after = try destination.readRegion(mttyScratch.region, offset: mttyScratch.offset, count: 1)[0]
+        report.marker = .init(written: marker, destinationBefore: before, destinationAfter: after)
+        guard after == marker else {
+            throw VGPUError(.host, "vGPU \(destination.uuid) accepted the stream but its scratch register reads \(after), not the \(marker) written on \(source.uuid): the device state did not move",
+                            fix: "a driver bug: report it with dmesg")
+        }
+        return report
+    }
+
+    /// mtty's UART scratch register (port 0: BAR0 offset 7, UART_SCR): plain storage that the migration stream
+    /// carries, so a value written on the source must read back on the destination.
+    public static let mttyScratch: (region: UInt32, offset: UInt64) = (VFIOABI.pciBAR0RegionIndex, 7)
+
+    private static func transfer(from source: VFIODevice, to destination: VFIODevice, truncate: Int) throws -> MigrationTransferReport {
         guard let sourceFlags = try source.migrationFlags(), sourceFlags.contains(.stopCopy) else {
             throw VGPUError(.invalidInput, "vGPU \(source.uuid) cannot be migrated: its driver reports no VFIO migration support", fix: "use a vGPU type whose driver implements migration")
         }

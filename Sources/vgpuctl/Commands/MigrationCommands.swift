@@ -69,6 +69,8 @@ struct MigrationSelftestCommand: ParsableCommand {
     @Argument(help: "The destination vGPU (its device state is overwritten).") var destination: String
     @Option(help: ArgumentHelp("Drop this many bytes from the stream's end (shows that the destination refuses it).", valueName: "bytes"))
     var truncate = 0
+    @Option(help: ArgumentHelp("mtty only: write this byte (0-255) into the source's UART scratch register first and check that the destination reads it back.", valueName: "byte"))
+    var mttyMarker: UInt8?
 
     func validate() throws {
         let (from, to) = (try DeviceUUID(parsing: source), try DeviceUUID(parsing: destination))
@@ -82,16 +84,19 @@ struct MigrationSelftestCommand: ParsableCommand {
         if let a = inventory.vgpu(from), let b = inventory.vgpu(to), a.type != b.type {
             throw VGPUError(.invalidInput, "vGPU \(from) is \(a.type) but \(to) is \(b.type)", fix: "a device state only loads into the same type")
         }
+        if mttyMarker != nil, let other = [from, to].first(where: { inventory.vgpu($0).map { $0.parent != "mtty" } ?? false }) {
+            throw VGPUError(.invalidInput, "--mtty-marker writes mtty's UART registers, and vGPU \(other) is not on the mtty parent", fix: "leave --mtty-marker out for other drivers")
+        }
         let sourceDevice = try openUnused(from, in: inventory, host: host)
         defer { sourceDevice.close() }
         let destinationDevice = try openUnused(to, in: inventory, host: host)
         defer { destinationDevice.close() }
-        let report = try VFIOMigration.transfer(from: sourceDevice, to: destinationDevice, truncate: truncate)
+        let report = try VFIOMigration.transfer(from: sourceDevice, to: destinationDevice, truncate: truncate, marker: mttyMarker)
         if output.json { return try JSONOutput.print(report) }
         Console.out("""
             source \(report.source): RUNNING -> \(report.sourceStates.joined(separator: " -> "))
               pre-copy: \(report.precopyBytes) bytes (initial_bytes \(report.precopyInitialBytes.map(String.init) ?? "-")), stop-copy: \(report.stopCopyBytes) bytes, stream head \(report.streamHead)
-            destination \(report.destination): RUNNING -> \(report.destinationStates.joined(separator: " -> ")) (stream accepted)
+            destination \(report.destination): RUNNING -> \(report.destinationStates.joined(separator: " -> ")) (stream accepted)\(report.marker.map { "\n  mtty scratch register: \($0.written) written on the source; destination read \($0.destinationBefore) before, \($0.destinationAfter) after" } ?? "")
 
             """)
     }
