@@ -74,6 +74,7 @@ public enum VFIOMigration {
         guard flags.contains(.preCopy), state == .running else { return report }
         let path = try self.path(device, from: .running, to: .preCopy, flags: flags)
         guard let stream = try device.setState(.preCopy) else {
+            try? backToRunning(device)
             throw VGPUError(.host, "vGPU \(device.uuid) entered PRE_COPY without a data stream", fix: "the driver broke the uAPI; see dmesg")
         }
         defer { device.closeStream(stream) }

@@ -6,14 +6,15 @@ struct MigrationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migration", abstract: "Inspect a vGPU's VFIO live-migration support.",
         discussion: """
-            'probe' opens an unused vGPU's VFIO device (as QEMU would), reports the migration flags its driver
-            implements (STOP_COPY, P2P, PRE_COPY) and, for PRE_COPY, the initial and dirty bytes a pre-copy
+            'probe' opens an unused vGPU's VFIO device (as QEMU would), reports the migration flags its driver \
+            implements (STOP_COPY, P2P, PRE_COPY) and, for PRE_COPY, the initial and dirty bytes a pre-copy \
             starts with; it then returns the device to RUNNING. A vGPU a process holds open is refused (exit 5).
 
-            DIAGNOSTIC: 'vgpuctl migration selftest SRC DST' moves SRC's device state into DST on this host the way
-            a migration does (SRC: RUNNING -> PRE_COPY -> STOP_COPY, reading the stream; DST: RUNNING -> RESUMING,
-            writing it, -> STOP, where the driver loads and checks it, -> RUNNING; SRC back to RUNNING). Both must
-            be unused and of the same type. It overwrites DST's device state: use it on test vGPUs only.
+            DIAGNOSTIC: 'vgpuctl migration selftest SRC DST [--mtty-marker BYTE] [--truncate N]' moves SRC's \
+            device state into DST on this host the way a migration does (SRC: RUNNING -> PRE_COPY -> STOP_COPY, \
+            reading the stream; DST: RUNNING -> RESUMING, writing it, -> STOP, where the driver loads and checks \
+            it, -> RUNNING; SRC back to RUNNING). Both must be unused and of the same type. It overwrites DST's \
+            device state: use it on test vGPUs only.
             """,
         subcommands: [MigrationProbeCommand.self, MigrationSelftestCommand.self])
 }
