@@ -51,6 +51,18 @@ check "probe of a vGPU a process holds open: exit 5 naming the process" held_ref
 check "probe of an unknown vGPU: exit 3" expect_exit 3 vg migration probe 00000000-0000-4000-8000-000000000000
 check "probe of a malformed UUID: exit 2" expect_exit 2 vg migration probe not-a-uuid
 
+no_migration_driver() {
+  local a b json out rc=0
+  a=$(vg create --type mdpy-vga --parent mdpy) && b=$(vg create --type mdpy-vga --parent mdpy) || return 1
+  json=$(vg migration probe "$a" --json) || rc=1
+  [ $rc = 0 ] && { expect_eq "[] 0 null" "$(jq -c -r '"\(.flags) \(.flags_value) \(.precopy)"' <<<"$json")" "mdpy probe" || rc=1; }
+  if [ $rc = 0 ]; then
+    out=$(expect_exit 2 vg migration selftest "$a" "$b") && grep -q "no VFIO migration support" <<<"$out" || { echo "$out"; rc=1; }
+  fi
+  vg remove "$a"; vg remove "$b"; return $rc
+}
+check "a driver without VFIO migration (mdpy): probe reports no flags (exit 0), selftest refuses (exit 2)" no_migration_driver
+
 selftest_moves_stream() {
   local json length; json=$(vg migration selftest "$src" "$dst" --json) || return 1
   length=$(vg migration probe "$src" --json | jq -r .stop_copy_length)
