@@ -32,7 +32,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vgpu-fixture", dependencies: [
-            "VGPUFixtures",
+            "VGPUCore", "VGPUFixtures",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -11,6 +11,7 @@ struct VGPUFixture: ParsableCommand {
             EXAMPLES:
               vgpu-fixture /tmp/sys --host samples                   mtty, mdpy and mbochs as Linux 6.12 registers them
               vgpu-fixture /tmp/sys --host large --gpus 8 --vfs 32 --types 24 --layout both
+              vgpu-fixture simulate-migration                     the pre-copy policy benchmark (no tree)
             """
     )
 
@@ -38,4 +39,9 @@ struct VGPUFixture: ParsableCommand {
     }
 }
 
-VGPUFixture.main()
+// The tree generator takes a directory as its first argument, so the one subcommand is dispatched by hand.
+if CommandLine.arguments.dropFirst().first == "simulate-migration" {
+    SimulateMigration.main(Array(CommandLine.arguments.dropFirst(2)))
+} else {
+    VGPUFixture.main()
+}

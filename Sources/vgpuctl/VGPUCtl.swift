@@ -37,6 +37,6 @@ struct VGPUCtl: ParsableCommand {
         subcommands: [TypesCommand.self, ListCommand.self, PlanCommand.self, CreateCommand.self, RemoveCommand.self,
                       DefineCommand.self, UndefineCommand.self, StartCommand.self, StopCommand.self,
                       AttachCommand.self, DetachCommand.self, DestroyCommand.self, XMLCommand.self, NodedevsCommand.self, RecoverCommand.self,
-                      ReconcileCommand.self, InstallHookCommand.self, UninstallHookCommand.self, HookCommand.self]
+                      ReconcileCommand.self, InstallHookCommand.self, UninstallHookCommand.self, MigrationCommand.self, HookCommand.self]
     )
 }

@@ -79,4 +79,30 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
     public func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? { try enter(.lock, path); return try base.lock(path, wait: wait) }
     public func unlock(_ descriptor: Int32) { base.unlock(descriptor) }
     public func symlink(_ target: String, at path: String) throws(OSError) { try enter(.symlink, path); try base.symlink(target, at: path) }
+    public func openDevice(_ path: String) throws(OSError) -> Int32 { try enter(.openDevice, path); return try base.openDevice(path) }
+    public func closeDescriptor(_ descriptor: Int32) { base.closeDescriptor(descriptor) }
+    public func ioctl(_ descriptor: Int32, _ request: UInt, _ argument: UnsafeMutableRawPointer, path: String) throws(OSError) -> Int32 {
+        try enter(.ioctl, path)
+        return try base.ioctl(descriptor, request, argument, path: path)
+    }
+    public func ioctl(_ descriptor: Int32, _ request: UInt, value: Int32, path: String) throws(OSError) -> Int32 {
+        try enter(.ioctl, path)
+        return try base.ioctl(descriptor, request, value: value, path: path)
+    }
+    public func readStream(_ descriptor: Int32, maxBytes: Int, path: String) throws(OSError) -> [UInt8] {
+        try enter(.readStream, path)
+        return try base.readStream(descriptor, maxBytes: maxBytes, path: path)
+    }
+    public func writeStream(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(OSError) {
+        try enter(.writeStream, path)
+        try base.writeStream(descriptor, bytes, path: path)
+    }
+    public func readRegion(_ descriptor: Int32, offset: UInt64, count: Int, path: String) throws(OSError) -> [UInt8] {
+        try enter(.readRegion, path)
+        return try base.readRegion(descriptor, offset: offset, count: count, path: path)
+    }
+    public func writeRegion(_ descriptor: Int32, offset: UInt64, _ bytes: [UInt8], path: String) throws(OSError) {
+        try enter(.writeRegion, path)
+        try base.writeRegion(descriptor, offset: offset, bytes, path: path)
+    }
 }

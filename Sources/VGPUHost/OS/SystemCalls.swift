@@ -23,11 +23,13 @@ public struct OSError: Error, Equatable, Sendable, CustomStringConvertible {
 /// Every kind of call vgpuctl makes to the OS. Mutating ones are what fault injection counts by default.
 public enum OSOperation: String, Sendable, CaseIterable {
     case read, list, readLink, exists, write, createFile, mkdir, rename, unlink, fsync, lock, symlink
+    /// Device nodes and streams (VFIO): an ioctl may change a device's state, a stream write feeds a device.
+    case openDevice, ioctl, readStream, writeStream, readRegion, writeRegion
 
     public var mutates: Bool {
         switch self {
-        case .write, .createFile, .mkdir, .rename, .unlink, .fsync, .symlink: return true
-        case .read, .list, .readLink, .exists, .lock: return false
+        case .write, .createFile, .mkdir, .rename, .unlink, .fsync, .symlink, .ioctl, .writeStream, .writeRegion: return true
+        case .read, .list, .readLink, .exists, .lock, .openDevice, .readStream, .readRegion: return false
         }
     }
 }
@@ -58,6 +60,49 @@ public protocol SystemCalls: Sendable {
     func unlock(_ descriptor: Int32)
     /// Creates the symbolic link `path` pointing at `target` (the installed libvirt hook).
     func symlink(_ target: String, at path: String) throws(OSError)
+
+    // Device nodes (VFIO). `path` names the device and request in errors and traces.
+    /// Opens a character device (`/dev/vfio/vfio`, `/dev/vfio/<group>`) read-write.
+    func openDevice(_ path: String) throws(OSError) -> Int32
+    /// Closes a descriptor `openDevice` or an ioctl returned.
+    func closeDescriptor(_ descriptor: Int32)
+    /// ioctl with a pointer to an in/out struct; returns its non-negative result (some ioctls return an fd).
+    func ioctl(_ descriptor: Int32, _ request: UInt, _ argument: UnsafeMutableRawPointer, path: String) throws(OSError) -> Int32
+    /// ioctl with an integer argument (VFIO_CHECK_EXTENSION, VFIO_SET_IOMMU); an int, as the kernel reads it.
+    func ioctl(_ descriptor: Int32, _ request: UInt, value: Int32, path: String) throws(OSError) -> Int32
+    /// Reads up to `maxBytes` from a stream (a migration data fd); empty at its end.
+    func readStream(_ descriptor: Int32, maxBytes: Int, path: String) throws(OSError) -> [UInt8]
+    /// Writes all of `bytes` to a stream.
+    func writeStream(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(OSError)
+    /// pread/pwrite at an offset of a device fd (a VFIO region).
+    func readRegion(_ descriptor: Int32, offset: UInt64, count: Int, path: String) throws(OSError) -> [UInt8]
+    func writeRegion(_ descriptor: Int32, offset: UInt64, _ bytes: [UInt8], path: String) throws(OSError)
+}
+
+/// Adapters that only stand in for files (fixture kernels, fakes) have no devices: every device call fails
+/// with ENOSYS unless they implement it.
+extension SystemCalls {
+    public func symlink(_ target: String, at path: String) throws(OSError) { throw OSError(.symlink, path, errno: ENOSYS) }
+    public func openDevice(_ path: String) throws(OSError) -> Int32 { throw OSError(.openDevice, path, errno: ENOSYS) }
+    public func closeDescriptor(_ descriptor: Int32) {}
+    public func ioctl(_ descriptor: Int32, _ request: UInt, _ argument: UnsafeMutableRawPointer, path: String) throws(OSError) -> Int32 {
+        throw OSError(.ioctl, path, errno: ENOSYS)
+    }
+    public func ioctl(_ descriptor: Int32, _ request: UInt, value: Int32, path: String) throws(OSError) -> Int32 {
+        throw OSError(.ioctl, path, errno: ENOSYS)
+    }
+    public func readStream(_ descriptor: Int32, maxBytes: Int, path: String) throws(OSError) -> [UInt8] {
+        throw OSError(.readStream, path, errno: ENOSYS)
+    }
+    public func writeStream(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(OSError) {
+        throw OSError(.writeStream, path, errno: ENOSYS)
+    }
+    public func readRegion(_ descriptor: Int32, offset: UInt64, count: Int, path: String) throws(OSError) -> [UInt8] {
+        throw OSError(.readRegion, path, errno: ENOSYS)
+    }
+    public func writeRegion(_ descriptor: Int32, offset: UInt64, _ bytes: [UInt8], path: String) throws(OSError) {
+        throw OSError(.writeRegion, path, errno: ENOSYS)
+    }
 }
 
 extension SystemCalls {
@@ -176,6 +221,70 @@ public struct LiveSystemCalls: SystemCalls {
 
     public func symlink(_ target: String, at path: String) throws(OSError) {
         guard Glibc.symlink(target, path) == 0 else { throw OSError(.symlink, path, errno: errno) }
+    }
+
+    public func openDevice(_ path: String) throws(OSError) -> Int32 {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw OSError(.openDevice, path, errno: errno) }
+        return fd
+    }
+
+    public func closeDescriptor(_ descriptor: Int32) { close(descriptor) }
+
+    public func ioctl(_ descriptor: Int32, _ request: UInt, _ argument: UnsafeMutableRawPointer, path: String) throws(OSError) -> Int32 {
+        while true {
+            let result = Glibc.ioctl(descriptor, request, argument)
+            if result >= 0 { return result }
+            if errno != EINTR { throw OSError(.ioctl, path, errno: errno) }
+        }
+    }
+
+    public func ioctl(_ descriptor: Int32, _ request: UInt, value: Int32, path: String) throws(OSError) -> Int32 {
+        while true {
+            let result = Glibc.ioctl(descriptor, request, value)
+            if result >= 0 { return result }
+            if errno != EINTR { throw OSError(.ioctl, path, errno: errno) }
+        }
+    }
+
+    public func readStream(_ descriptor: Int32, maxBytes: Int, path: String) throws(OSError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: maxBytes)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, maxBytes) }
+            if count >= 0 { return Array(buffer[0..<count]) }
+            if errno != EINTR { throw OSError(.readStream, path, errno: errno) }
+        }
+    }
+
+    public func writeStream(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(OSError) {
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw OSError(.writeStream, path, errno: errno)
+            }
+            offset += count
+        }
+    }
+
+    public func readRegion(_ descriptor: Int32, offset: UInt64, count: Int, path: String) throws(OSError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        while true {
+            let read = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, off_t(Int64(bitPattern: offset))) }
+            if read == count { return buffer }
+            if read >= 0 { throw OSError(.readRegion, path, errno: EIO) }  // a device region answers whole or not at all
+            if errno != EINTR { throw OSError(.readRegion, path, errno: errno) }
+        }
+    }
+
+    public func writeRegion(_ descriptor: Int32, offset: UInt64, _ bytes: [UInt8], path: String) throws(OSError) {
+        while true {
+            let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(Int64(bitPattern: offset))) }
+            if written == bytes.count { return }
+            if written >= 0 { throw OSError(.writeRegion, path, errno: EIO) }
+            if errno != EINTR { throw OSError(.writeRegion, path, errno: errno) }
+        }
     }
 
     private func writeAll(_ fd: Int32, _ contents: String, path: String, operation: OSOperation) throws(OSError) {
