@@ -41,3 +41,6 @@ printf '  %-44s %s\n' "vgpuctl-hook, release end without vGPUs" "$(times_us "$wo
 # not running again (the fixture has no kernel to make the device appear): each run does the whole work.
 export VGPUCTL_ROOT="$work/root" VGPUCTL_SYSFS_ROOT="$work/sys"
 printf '  %-44s %s\n' "vgpuctl-hook, prepare begin, 8 defined vGPUs" "$(times_us "$work/eight.xml" "$work/vgpuctl-hook" eight prepare begin - | stats)"
+
+echo "reconcile planning (release build; target: at most 100 ms)"
+"$bin/vgpu-fixture" plan-reconcile --runs 20 | sed 's/^/  /'

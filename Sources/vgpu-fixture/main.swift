@@ -12,6 +12,7 @@ struct VGPUFixture: ParsableCommand {
               vgpu-fixture /tmp/sys --host samples                   mtty, mdpy and mbochs as Linux 6.12 registers them
               vgpu-fixture /tmp/sys --host large --gpus 8 --vfs 32 --types 24 --layout both
               vgpu-fixture simulate-migration                     the pre-copy policy benchmark (no tree)
+              vgpu-fixture plan-reconcile                         the reconcile planner benchmark (no tree)
             """
     )
 
@@ -39,9 +40,10 @@ struct VGPUFixture: ParsableCommand {
     }
 }
 
-// The tree generator takes a directory as its first argument, so the one subcommand is dispatched by hand.
-if CommandLine.arguments.dropFirst().first == "simulate-migration" {
-    SimulateMigration.main(Array(CommandLine.arguments.dropFirst(2)))
-} else {
+// The tree generator takes a directory as its first argument, so the benchmarks are dispatched by hand.
+switch CommandLine.arguments.dropFirst().first {
+case "simulate-migration": SimulateMigration.main(Array(CommandLine.arguments.dropFirst(2)))
+case "plan-reconcile": PlanReconcile.main(Array(CommandLine.arguments.dropFirst(2)))
+default:
     VGPUFixture.main()
 }
