@@ -37,9 +37,7 @@ public struct Reconciliation {
         var results: [Result<Void, VGPUError>] = []
         for action in report.actions {
             do {
-                if action.plan.operation == "reconcile: prune", let vgpu = action.plan.steps.first.flatMap(removedVGPU) {
-                    try DeviceHolders(paths: host.paths, os: host.os).refuseIfHeld(vgpu)
-                }
+                if let vgpu = action.removes { try DeviceHolders(paths: host.paths, os: host.os).refuseIfHeld(vgpu) }
                 try session.execute(action.plan)
                 results.append(.success(()))
             } catch let error as VGPUError {
@@ -47,11 +45,6 @@ public struct Reconciliation {
             }
         }
         return Outcome(report: report, interrupted: session.recovered, results: results, dryRun: false)
-    }
-
-    private func removedVGPU(_ step: Step) -> VGPU? {
-        guard case let .removeMdev(uuid, parent, type) = step else { return nil }
-        return VGPU(uuid: uuid, parent: parent, type: type, layout: .mdev)
     }
 
     /// The inventory and, when libvirt answers, every domain's definition and live XML.

@@ -23,6 +23,8 @@ public enum ReconcilePlanner {
         /// Why: "auto definition not running", "domain web01's metadata asks for it", …
         public var reason: String
         public var plan: Plan
+        /// The vGPU the action removes, if it removes one: the front end first checks no process holds it.
+        public var removes: VGPU?
     }
 
     public struct Report: Sendable {
@@ -38,12 +40,12 @@ public enum ReconcilePlanner {
     public static func plan(inventory: Inventory, domains: [Domain]?, config: PlacementConfig, prune: Bool) -> Report {
         var report = Report()
         var host = inventory
-        func add(_ reason: String, _ plan: () throws -> Plan) {
+        func add(_ reason: String, removing vgpu: VGPU? = nil, _ plan: () throws -> Plan) {
             do {
                 let planned = try plan()
                 guard !planned.steps.isEmpty else { return }
                 for step in planned.steps { host.apply(step) }
-                report.actions.append(Action(reason: reason, plan: planned))
+                report.actions.append(Action(reason: reason, plan: planned, removes: vgpu))
             } catch let error as VGPUError {
                 report.problems.append("\(reason), but: \(error.message)")
             } catch {}
@@ -94,7 +96,7 @@ public enum ReconcilePlanner {
                 for request in requests.requests where request.lifetime == .domain {
                     guard let vgpu = host.vgpu(request.uuid), host.definition(request.uuid) == nil,
                           !domains.contains(where: { $0.isActive && $0.live?.references(.mdev(request.uuid)) == true }) else { continue }
-                    add("domain \(domain.name) is not running and vGPU \(request.uuid) lives only while it runs") {
+                    add("domain \(domain.name) is not running and vGPU \(request.uuid) lives only while it runs", removing: vgpu) {
                         Plan(operation: "reconcile: release", steps: [LifecyclePlanner.removeStep(vgpu)], recovery: .rollForward)
                     }
                 }
@@ -108,7 +110,7 @@ public enum ReconcilePlanner {
         for vgpu in host.vgpus where namedBy[vgpu.source] == nil && host.definition(vgpu.uuid) == nil
             && !domains.contains(where: { VGPUMetadata.requests(in: $0.definition).requests.contains { $0.uuid == vgpu.uuid } }) {
             if prune {
-                add("orphan vGPU \(vgpu.uuid) (\(vgpu.type) on \(vgpu.parent)): no domain references it, no definition describes it") {
+                add("orphan vGPU \(vgpu.uuid) (\(vgpu.type) on \(vgpu.parent)): no domain references it, no definition describes it", removing: vgpu) {
                     Plan(operation: "reconcile: prune", steps: [LifecyclePlanner.removeStep(vgpu)], recovery: .rollForward)
                 }
             } else {
