@@ -35,7 +35,7 @@ struct VGPUCtl: ParsableCommand {
             \(VGPUError.exitCodeHelp)
             """,
         subcommands: [TypesCommand.self, ListCommand.self, PlanCommand.self, CreateCommand.self, RemoveCommand.self,
-                      DefineCommand.self, UndefineCommand.self, StartCommand.self, StopCommand.self,
+                      DefineCommand.self, UndefineCommand.self, ModifyCommand.self, StartCommand.self, StopCommand.self,
                       AttachCommand.self, DetachCommand.self, DestroyCommand.self, XMLCommand.self, NodedevsCommand.self, RecoverCommand.self]
     )
 }

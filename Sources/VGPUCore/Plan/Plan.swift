@@ -19,6 +19,13 @@ public enum Step: Codable, Equatable, Sendable {
     case detachHostdev(domain: String, uuid: DeviceUUID, xml: String, scope: AttachScope)
     case writeDefinition(Definition)
     case deleteDefinition(Definition)
+    /// Changes a definition in place (`modify`): the inverse puts the old one back.
+    case replaceDefinition(old: Definition, new: Definition)
+    /// Writes a definition's attributes, in order, into the sysfs directory of the device it describes, once
+    /// the device exists (`start`). Written values cannot be taken back; removing the device (the inverse of
+    /// the create step before this one) discards them, so the inverse, `keepAttributes`, does nothing.
+    case writeAttributes(uuid: DeviceUUID, parent: String, layout: Layout, attributes: [Definition.Attribute])
+    case keepAttributes(uuid: DeviceUUID, parent: String, layout: Layout, attributes: [Definition.Attribute])
 
     public var inverse: Step {
         switch self {
@@ -30,6 +37,11 @@ public enum Step: Codable, Equatable, Sendable {
         case let .detachHostdev(domain, uuid, xml, scope): return .attachHostdev(domain: domain, uuid: uuid, xml: xml, scope: scope)
         case let .writeDefinition(definition): return .deleteDefinition(definition)
         case let .deleteDefinition(definition): return .writeDefinition(definition)
+        case let .replaceDefinition(old, new): return .replaceDefinition(old: new, new: old)
+        case let .writeAttributes(uuid, parent, layout, attributes):
+            return .keepAttributes(uuid: uuid, parent: parent, layout: layout, attributes: attributes)
+        case let .keepAttributes(uuid, parent, layout, attributes):
+            return .writeAttributes(uuid: uuid, parent: parent, layout: layout, attributes: attributes)
         }
     }
 
@@ -44,6 +56,11 @@ public enum Step: Codable, Equatable, Sendable {
         case let .detachHostdev(domain, uuid, _, scope): return "detach vGPU \(uuid) from domain \(domain) (\(scope.label))"
         case let .writeDefinition(d): return "define vGPU \(d.uuid) (\(d.type) on \(d.parent), start \(d.start.rawValue))"
         case let .deleteDefinition(d): return "undefine vGPU \(d.uuid)"
+        case let .replaceDefinition(_, d):
+            return "redefine vGPU \(d.uuid) (\(d.type) on \(d.parent), start \(d.start.rawValue), \(d.attributes.count) attribute(s))"
+        case let .writeAttributes(uuid, _, _, attributes):
+            return "write \(attributes.count) attribute(s) of vGPU \(uuid) (\(attributes.map(\.name).joined(separator: ", ")))"
+        case let .keepAttributes(uuid, _, _, _): return "leave the attributes of vGPU \(uuid) (removing it discards them)"
         }
     }
 }

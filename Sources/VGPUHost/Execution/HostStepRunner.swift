@@ -35,6 +35,10 @@ public struct HostStepRunner: StepRunner {
             try libvirt.detach(xml, from: domain, scope: scope, timeout: detachTimeout)
         case let .writeDefinition(definition): try definitions.write(definition)
         case let .deleteDefinition(definition): try definitions.delete(definition)
+        case let .replaceDefinition(old, new): try definitions.replace(old, with: new)
+        case let .writeAttributes(uuid, parent, layout, attributes):
+            try sysfs.writeAttributes(attributes, uuid: uuid, parent: parent, layout: layout)
+        case .keepAttributes: break  // see Step.writeAttributes: removing the device discards them
         }
     }
 

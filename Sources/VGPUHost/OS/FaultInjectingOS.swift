@@ -78,4 +78,8 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
     public func fsync(_ path: String) throws(OSError) { try enter(.fsync, path); try base.fsync(path) }
     public func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? { try enter(.lock, path); return try base.lock(path, wait: wait) }
     public func unlock(_ descriptor: Int32) { base.unlock(descriptor) }
+    public func run(_ executable: String, arguments: [String], stdin: String, timeout: Double) throws(OSError) -> ProcessResult {
+        try enter(.spawn, executable)
+        return try base.run(executable, arguments: arguments, stdin: stdin, timeout: timeout)
+    }
 }

@@ -22,11 +22,12 @@ public struct OSError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Every kind of call vgpuctl makes to the OS. Mutating ones are what fault injection counts by default.
 public enum OSOperation: String, Sendable, CaseIterable {
-    case read, list, readLink, exists, write, createFile, mkdir, rename, unlink, fsync, lock
+    case read, list, readLink, exists, write, createFile, mkdir, rename, unlink, fsync, lock, spawn
 
     public var mutates: Bool {
         switch self {
-        case .write, .createFile, .mkdir, .rename, .unlink, .fsync: return true
+        // A spawned program (an mdevctl callout) may change anything, so it counts as a change.
+        case .write, .createFile, .mkdir, .rename, .unlink, .fsync, .spawn: return true
         case .read, .list, .readLink, .exists, .lock: return false
         }
     }
@@ -56,6 +57,30 @@ public protocol SystemCalls: Sendable {
     func lock(_ path: String, wait: Bool) throws(OSError) -> Int32?
     /// Closes a descriptor `lock` returned, releasing the lock.
     func unlock(_ descriptor: Int32)
+    /// Runs `executable` (posix_spawn, no shell) with `arguments`, `stdin` on its standard input, and collects its
+    /// output; after `timeout` seconds its process group is killed (SIGKILL) and the result says so. Throws only
+    /// when it could not be started.
+    func run(_ executable: String, arguments: [String], stdin: String, timeout: Double) throws(OSError) -> ProcessResult
+}
+
+/// How a spawned program ended.
+public struct ProcessResult: Equatable, Sendable {
+    /// The exit status; nil when a signal ended it.
+    public var status: Int32?
+    /// The signal that ended it, if one did.
+    public var signal: Int32?
+    /// It ran past its time and was killed.
+    public var timedOut: Bool
+    public var stdout: String
+    public var stderr: String
+
+    public init(status: Int32?, signal: Int32? = nil, timedOut: Bool = false, stdout: String = "", stderr: String = "") {
+        self.status = status
+        self.signal = signal
+        self.timedOut = timedOut
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }
 
 extension SystemCalls {
