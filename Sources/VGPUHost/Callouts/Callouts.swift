@@ -70,7 +70,8 @@ public struct Callouts: Sendable {
     public func pre(_ action: Action, _ device: Device) throws -> Run? {
         guard let run = try firstHandling(.pre, action, device, state: .none) else { return nil }
         if run.result.timedOut || run.result.status != 0 {
-            let how = run.result.timedOut ? "did not finish within \(Int(timeout)) s and was killed"
+            let seconds = timeout == timeout.rounded() ? "\(Int(timeout))" : "\(timeout)"
+            let how = run.result.timedOut ? "did not finish within \(seconds) s and was killed"
                                           : "exited with status \(run.result.status ?? -1)"
             let said = run.message.isEmpty ? "" : ": \(run.message)"
             throw VGPUError(.vetoed, "the mdevctl callout \(run.script) refused to \(action.rawValue) vGPU \(device.uuid) (it \(how))\(said)",
