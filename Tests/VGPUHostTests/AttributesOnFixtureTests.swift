@@ -79,6 +79,34 @@ import VGPUHost
         }
     }
 
+    /// A start with attributes that dies at any call (`.dead`: nothing after it reaches the disk) is undone by
+    /// the next command's recovery: no vGPU, no journal record, the definition byte-identical. Only dying after
+    /// the record's deletion (its directory fsync) leaves the start complete: that is all, not nothing.
+    @Test func aStartKilledAtEveryCallIsUndoneByRecovery() throws {
+        let attributes = (1...2).map { Definition.Attribute(name: "vendor/test_attr", value: "v\($0)") }
+        let probe = try TestHost()
+        defer { probe.remove() }
+        let counter = FaultInjectingOS(SimulatedKernel(tree: probe.tree))
+        try execute(try define(attributes, on: probe), on: probe, os: counter)
+        let complete = probe.snapshot()
+        var undone = 0
+
+        for crashAt in 1...counter.countedCalls {
+            let host = try TestHost()
+            defer { host.remove() }
+            let plan = try define(attributes, on: host)
+            let before = host.snapshot()
+            let dying = FaultInjectingOS(SimulatedKernel(tree: host.tree), failAt: crashAt, mode: .dead)
+            #expect(throws: (any Error).self) { try execute(plan, on: host, os: dying) }
+            let healthy = SimulatedKernel(tree: host.tree)
+            _ = try Recovery(journal: host.journal(healthy), runner: host.runner(healthy)).run()
+            let after = host.snapshot()
+            #expect(changes(before, after) == [] || changes(complete, after) == [], "crash at \(crashAt) of \(counter.countedCalls)")
+            if changes(before, after) == [] { undone += 1 }
+        }
+        #expect(undone == counter.countedCalls - 1, "only a crash at the very last call leaves the start complete")
+    }
+
     /// The Nth attribute write fails (an I/O error): the message names that attribute and its value.
     @Test func theNthWriteFailingNamesItsAttribute() throws {
         let host = try TestHost()
