@@ -8,7 +8,8 @@ struct ListCommand: ParsableCommand {
         commandName: "list", abstract: "List the vGPUs that exist now and the domain using each; with --defined, the definitions.",
         discussion: """
             The DOMAIN column needs libvirt; without it (--no-libvirt, or libvirtd down) it shows '-'.
-            --defined lists persistent definitions (mdevctl's and vgpuctl's) and whether each vGPU runs now.
+            --defined lists persistent definitions (mdevctl's and vgpuctl's) and whether each vGPU runs now; with
+            --json each has "attrs" as mdevctl's --dumpjson shows them, with -v the table lists them numbered.
             """)
 
     @OptionGroup var host: HostOptions
