@@ -23,18 +23,21 @@ extension HostSession {
         try execute(plan)
     }
 
-    /// Defining a running vGPU without attributes asks mdevctl's callout for its attributes (`get`), as
-    /// `mdevctl define` does, so the definition starts it as it runs now.
+    /// Defining a running vGPU without attributes asks mdevctl's callout for its attributes (`get`, after `pre`,
+    /// as `mdevctl define` does), so the definition starts it as it runs now.
     public func define(type: String, parent: String?, uuid: DeviceUUID, start: Definition.Start,
                        attributes: [Definition.Attribute] = []) throws {
-        let inventory = try host.inventory()
-        var attributes = attributes
-        if attributes.isEmpty, let vgpu = inventory.vgpu(uuid), vgpu.layout == .mdev {
-            attributes = try callouts.attributes(of: Callouts.Device(runningDevice(vgpu))) ?? []
-        }
+        let inventory = try host.inventory(), config = try host.placementConfig()
         let (definition, plan) = try DefinitionPlanner.define(type: type, parent: parent, uuid: uuid, start: start, attributes: attributes,
-                                                              inventory: inventory, config: host.placementConfig())
-        try withCallouts(.define, definition) { try execute(plan) }
+                                                              inventory: inventory, config: config)
+        try withCallouts(.define, definition) {
+            guard attributes.isEmpty, let vgpu = inventory.vgpu(uuid), vgpu.layout == .mdev,
+                  let reported = try callouts.attributes(of: Callouts.Device(runningDevice(vgpu))), !reported.isEmpty else {
+                return try execute(plan)
+            }
+            try execute(DefinitionPlanner.define(type: type, parent: parent, uuid: uuid, start: start, attributes: reported,
+                                                 inventory: inventory, config: config).1)
+        }
     }
 
     public func undefine(_ uuid: DeviceUUID, parent: String? = nil) throws {
