@@ -37,6 +37,6 @@ let package = Package(
         ]),
 
         .testTarget(name: "VGPUCoreTests", dependencies: ["VGPUCore"]),
-        .testTarget(name: "VGPUHostTests", dependencies: ["VGPUCore", "VGPUHost", "VGPUFixtures"]),
+        .testTarget(name: "VGPUHostTests", dependencies: ["VGPUCore", "VGPUHost", "VGPUFixtures", "VGPUApp"]),
     ]
 )

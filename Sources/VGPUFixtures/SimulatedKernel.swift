@@ -3,7 +3,8 @@ import VGPUHost
 
 /// Plays the kernel's part on a fixture tree: a write to `<parent>/mdev_supported_types/<type>/create` makes the
 /// mdev (device directory, links, one fewer available instance) and a write to `<device>/remove` takes it away,
-/// with the kernel's errno for a duplicate UUID (EEXIST) or no capacity (ENOSPC). Everything else passes through.
+/// with the kernel's errno for a duplicate UUID (EEXIST) or no capacity (ENOSPC). Each device has a writable
+/// `vendor/test_attr` (as the VM tier's patched mtty). Everything else passes through.
 public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
     private let base: SystemCalls
     private let tree: SysfsTree
@@ -23,6 +24,10 @@ public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
         if parts.count == 5, parts[0] == "bus", parts[1] == "mdev", parts[2] == "devices", parts[4] == "remove" {
             return try remove(uuid: parts[3], path: path)
         }
+        // The VM tier's patched mtty: vendor/test_attr refuses "invalid" as a driver refuses a value.
+        if parts.last == "test_attr", contents.trimmingCharacters(in: .whitespacesAndNewlines) == "invalid" {
+            throw OSError(.write, path, errno: EINVAL)
+        }
         try base.write(path, contents)
     }
 
@@ -34,6 +39,8 @@ public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
         if available <= 0 { throw OSError(.write, path, errno: ENOSPC) }
         do {
             try tree.addMdevDevice(uuid, parentDirectory: parentDirectory, type: type, iommuGroup: nextGroup)
+            // Every device gets the writable attribute the VM tier's patched mtty gives its devices.
+            try tree.write("\(parentDirectory)/\(uuid)/vendor/test_attr", "\n")
             try tree.write("\(parentDirectory)/mdev_supported_types/\(type)/available_instances", "\(available - 1)\n")
         } catch { throw OSError(.write, path, errno: EIO) }
         nextGroup += 1
@@ -77,4 +84,7 @@ public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
     public func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? { try base.lock(path, wait: wait) }
     public func unlock(_ descriptor: Int32) { base.unlock(descriptor) }
     public func symlink(_ target: String, at path: String) throws(OSError) { try base.symlink(target, at: path) }
+    public func run(_ executable: String, arguments: [String], stdin: String, timeout: Double) throws(OSError) -> ProcessResult {
+        try base.run(executable, arguments: arguments, stdin: stdin, timeout: timeout)
+    }
 }

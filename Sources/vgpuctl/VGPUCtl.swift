@@ -19,6 +19,7 @@ struct VGPUCtl: ParsableCommand {
               vgpuctl destroy --vm web01                    detach and remove all of web01's vGPUs
               vgpuctl plan --type mdpy-vga --count 4 --policy spread   where 4 would land, changing nothing
               vgpuctl create --type mtty-2 --persist        create and define (mdevctl's format), back after reboot
+              vgpuctl modify UUID --addattr nvidia/vgpu_params --value enable_uvm=1   written at every start
 
             CONCURRENCY AND CRASHES:
               State-changing commands take one host lock (/run/vgpuctl/lock; --wait SECONDS, default 60) and
@@ -35,7 +36,7 @@ struct VGPUCtl: ParsableCommand {
             \(VGPUError.exitCodeHelp)
             """,
         subcommands: [TypesCommand.self, ListCommand.self, PlanCommand.self, CreateCommand.self, RemoveCommand.self,
-                      DefineCommand.self, UndefineCommand.self, StartCommand.self, StopCommand.self,
+                      DefineCommand.self, UndefineCommand.self, ModifyCommand.self, StartCommand.self, StopCommand.self,
                       AttachCommand.self, DetachCommand.self, DestroyCommand.self, XMLCommand.self, NodedevsCommand.self, RecoverCommand.self,
                       ReconcileCommand.self, InstallHookCommand.self, UninstallHookCommand.self, MigrationCommand.self, HookCommand.self]
     )

@@ -14,6 +14,9 @@ struct TestHost {
         tree = try build(root + "/sys")
     }
 
+    /// Removes the whole temporary directory (call it in a `defer`).
+    func remove() { try? FileManager.default.removeItem(atPath: (root as NSString).deletingLastPathComponent) }
+
     func reader(_ os: SystemCalls = LiveSystemCalls()) -> SysfsReader { SysfsReader(paths: paths, os: os) }
     func inventory(_ os: SystemCalls = LiveSystemCalls()) throws -> Inventory {
         var inventory = try reader(os).inventory()

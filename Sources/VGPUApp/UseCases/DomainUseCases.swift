@@ -5,7 +5,8 @@ import VGPUHost
 extension HostSession {
     /// Places (preferring the domain's NUMA node), creates and attaches: one transaction.
     public func create(_ request: PlacementRequest, uuids: [DeviceUUID], domain name: String, config: Bool, live: Bool,
-                       hostdev options: HostdevXML.Options, persist: Bool) throws -> [Placement] {
+                       hostdev options: HostdevXML.Options, persist: Bool, attributes: [Definition.Attribute] = []) throws -> [Placement] {
+        try Validation.attributes(attributes)
         let connection = try libvirt()
         let inventory = try inventory(domains: true)
         let domain = try connection.domain(name)
@@ -19,7 +20,7 @@ extension HostSession {
         var plan = try DomainPlanner.createAndAttach(placements, uuids: uuids, domain: domain.name, scope: scope) {
             try templates.hostdev(for: $0, options: options)
         }
-        if persist { plan = DefinitionPlanner.persisting(plan, start: .auto) }
+        if persist { plan = DefinitionPlanner.persisting(plan, start: .auto, attributes: attributes) }
         try execute(plan)
         return placements
     }

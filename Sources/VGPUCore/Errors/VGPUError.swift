@@ -9,6 +9,8 @@ public struct VGPUError: Error, Equatable, Sendable, CustomStringConvertible {
         case libvirt = "libvirt"
         case interrupted = "interrupted"
         case host = "host"
+        /// An mdevctl callout script's pre event refused the action.
+        case vetoed = "vetoed"
         case internalError = "internal"
     }
 
@@ -31,7 +33,7 @@ public struct VGPUError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public static let exitCodes: [Kind: Int32] = [
         .internalError: 1, .invalidInput: 2, .notFound: 3, .noCapacity: 4,
-        .busy: 5, .libvirt: 6, .interrupted: 7, .host: 8,
+        .busy: 5, .libvirt: 6, .interrupted: 7, .host: 8, .vetoed: 9,
     ]
 
     public static let exitCodeHelp = """
@@ -47,5 +49,6 @@ public struct VGPUError: Error, Equatable, Sendable, CustomStringConvertible {
           7  an interrupted operation could not be recovered (the message names its journal file; fix the
              cause, then run 'vgpuctl recover')
           8  host error (sysfs missing or not writable, I/O error)
+          9  an mdevctl callout script (/etc/mdevctl.d/scripts.d/callouts) refused the action; its message is shown
         """
 }

@@ -22,6 +22,13 @@ public enum Step: Codable, Equatable, Sendable {
     /// Record in the domain's vgpuctl metadata that it asks for this vGPU (replacing an entry for the UUID).
     case recordVGPU(domain: String, request: VGPURequest)
     case forgetVGPU(domain: String, request: VGPURequest)
+    /// Changes a definition in place (`modify`): the inverse puts the old one back.
+    case replaceDefinition(old: Definition, new: Definition)
+    /// Writes a definition's attributes, in order, into the sysfs directory of the device it describes, once
+    /// the device exists (`start`). Written values cannot be taken back; removing the device (the inverse of
+    /// the create step before this one) discards them, so the inverse, `keepAttributes`, does nothing.
+    case writeAttributes(uuid: DeviceUUID, parent: String, layout: Layout, attributes: [Definition.Attribute])
+    case keepAttributes(uuid: DeviceUUID, parent: String, layout: Layout, attributes: [Definition.Attribute])
 
     public var inverse: Step {
         switch self {
@@ -35,6 +42,11 @@ public enum Step: Codable, Equatable, Sendable {
         case let .deleteDefinition(definition): return .writeDefinition(definition)
         case let .recordVGPU(domain, request): return .forgetVGPU(domain: domain, request: request)
         case let .forgetVGPU(domain, request): return .recordVGPU(domain: domain, request: request)
+        case let .replaceDefinition(old, new): return .replaceDefinition(old: new, new: old)
+        case let .writeAttributes(uuid, parent, layout, attributes):
+            return .keepAttributes(uuid: uuid, parent: parent, layout: layout, attributes: attributes)
+        case let .keepAttributes(uuid, parent, layout, attributes):
+            return .writeAttributes(uuid: uuid, parent: parent, layout: layout, attributes: attributes)
         }
     }
 
@@ -51,6 +63,11 @@ public enum Step: Codable, Equatable, Sendable {
         case let .deleteDefinition(d): return "undefine vGPU \(d.uuid)"
         case let .recordVGPU(domain, r): return "record in domain \(domain)'s metadata: \(r.type) vGPU \(r.uuid), lifetime \(r.lifetime.rawValue)"
         case let .forgetVGPU(domain, r): return "drop vGPU \(r.uuid) from domain \(domain)'s metadata"
+        case let .replaceDefinition(_, d):
+            return "redefine vGPU \(d.uuid) (\(d.type) on \(d.parent), start \(d.start.rawValue), \(d.attributes.count) attribute(s))"
+        case let .writeAttributes(uuid, _, _, attributes):
+            return "write \(attributes.count) attribute(s) of vGPU \(uuid) (\(attributes.map(\.name).joined(separator: ", ")))"
+        case let .keepAttributes(uuid, _, _, _): return "leave the attributes of vGPU \(uuid) (removing it discards them)"
         }
     }
 }

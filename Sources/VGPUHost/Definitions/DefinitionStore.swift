@@ -30,6 +30,12 @@ public struct DefinitionStore: Sendable {
         }
     }
 
+    /// `modify`: the new definition replaces the old one (atomically when both are one file).
+    public func replace(_ old: Definition, with new: Definition) throws {
+        if path(of: old) != path(of: new) { try delete(old) }
+        try write(new)
+    }
+
     /// Deleting a definition that is already gone succeeds: recovery may repeat this step.
     public func delete(_ definition: Definition) throws {
         do {
@@ -76,17 +82,25 @@ public struct DefinitionStore: Sendable {
         var attrs: [[String: String]]?
     }
 
-    /// mdevctl's layout: `{"mdev_type": "...", "start": "auto", "attrs": []}`, two-space indented.
+    /// mdevctl's bytes: serde_json's pretty printer (two-space indent, keys in mdevctl's order, one object per
+    /// attribute, no newline at the end), so a file either tool writes is the same file.
     public static func encode(_ definition: Definition) -> String {
-        let attributes = definition.attributes.map { "{\(jsonString($0.name)): \(jsonString($0.value))}" }
+        let attributes = definition.attributes.isEmpty ? "[]" : "[\n" + definition.attributes.map {
+            "    {\n      \(jsonString($0.name)): \(jsonString($0.value))\n    }"
+        }.joined(separator: ",\n") + "\n  ]"
         return """
             {
               "mdev_type": \(jsonString(definition.type)),
               "start": "\(definition.start.rawValue)",
-              "attrs": [\(attributes.joined(separator: ", "))]
+              "attrs": \(attributes)
             }
-
             """
+    }
+
+    /// The compact form mdevctl gives callouts on stdin: `{"mdev_type":"…","start":"…","attrs":[{"name":"value"}]}`.
+    public static func compactJSON(_ definition: Definition) -> String {
+        let attributes = definition.attributes.map { "{\(jsonString($0.name)):\(jsonString($0.value))}" }
+        return "{\"mdev_type\":\(jsonString(definition.type)),\"start\":\"\(definition.start.rawValue)\",\"attrs\":[\(attributes.joined(separator: ","))]}"
     }
 
     public static func decode(_ text: String, uuid: DeviceUUID, parent: String, layout: Layout, path: String) throws -> Definition {
@@ -101,6 +115,11 @@ public struct DefinitionStore: Sendable {
             throw VGPUError(.invalidInput, "\(path): start is '\(Validation.printable(file.start))'", fix: "use \"auto\" or \"manual\"")
         }
         _ = try Validation.typeName(file.mdev_type)
+        // One name and value per object, as mdevctl requires: with more, their order would be lost.
+        if let index = (file.attrs ?? []).firstIndex(where: { $0.count != 1 }) {
+            throw VGPUError(.invalidInput, "\(path): attribute \(index) has \(file.attrs![index].count) fields",
+                            fix: "give each attribute as its own object, {\"name\": \"value\"}, in the order they are written")
+        }
         let attributes = (file.attrs ?? []).flatMap { $0.map { Definition.Attribute(name: $0.key, value: $0.value) } }
         return Definition(uuid: uuid, parent: parent, type: file.mdev_type, start: start, layout: layout, attributes: attributes)
     }
@@ -112,6 +131,10 @@ public struct DefinitionStore: Sendable {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            case "\u{8}": out += "\\b"
+            case "\u{c}": out += "\\f"
             case _ where scalar.value < 0x20:
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex

@@ -37,6 +37,10 @@ public struct HostStepRunner: StepRunner {
         case let .deleteDefinition(definition): try definitions.delete(definition)
         case let .recordVGPU(domain, request): try updateMetadata(of: domain) { $0.filter { $0.uuid != request.uuid } + [request] }
         case let .forgetVGPU(domain, request): try updateMetadata(of: domain) { $0.filter { $0.uuid != request.uuid } }
+        case let .replaceDefinition(old, new): try definitions.replace(old, with: new)
+        case let .writeAttributes(uuid, parent, layout, attributes):
+            try sysfs.writeAttributes(attributes, uuid: uuid, parent: parent, layout: layout)
+        case .keepAttributes: break  // see Step.writeAttributes: removing the device discards them
         }
     }
 

@@ -105,4 +105,8 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
         try enter(.writeRegion, path)
         try base.writeRegion(descriptor, offset: offset, bytes, path: path)
     }
+    public func run(_ executable: String, arguments: [String], stdin: String, timeout: Double) throws(OSError) -> ProcessResult {
+        try enter(.spawn, executable)
+        return try base.run(executable, arguments: arguments, stdin: stdin, timeout: timeout)
+    }
 }

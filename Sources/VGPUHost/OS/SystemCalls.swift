@@ -22,13 +22,14 @@ public struct OSError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Every kind of call vgpuctl makes to the OS. Mutating ones are what fault injection counts by default.
 public enum OSOperation: String, Sendable, CaseIterable {
-    case read, list, readLink, exists, write, createFile, mkdir, rename, unlink, fsync, lock, symlink
+    case read, list, readLink, exists, write, createFile, mkdir, rename, unlink, fsync, lock, symlink, spawn
     /// Device nodes and streams (VFIO): an ioctl may change a device's state, a stream write feeds a device.
     case openDevice, ioctl, readStream, writeStream, readRegion, writeRegion
 
     public var mutates: Bool {
         switch self {
-        case .write, .createFile, .mkdir, .rename, .unlink, .fsync, .symlink, .ioctl, .writeStream, .writeRegion: return true
+        // A spawned program (an mdevctl callout) may change anything, so it counts as a change.
+        case .write, .createFile, .mkdir, .rename, .unlink, .fsync, .symlink, .spawn, .ioctl, .writeStream, .writeRegion: return true
         case .read, .list, .readLink, .exists, .lock, .openDevice, .readStream, .readRegion: return false
         }
     }
@@ -77,12 +78,39 @@ public protocol SystemCalls: Sendable {
     /// pread/pwrite at an offset of a device fd (a VFIO region).
     func readRegion(_ descriptor: Int32, offset: UInt64, count: Int, path: String) throws(OSError) -> [UInt8]
     func writeRegion(_ descriptor: Int32, offset: UInt64, _ bytes: [UInt8], path: String) throws(OSError)
+    /// Runs `executable` (posix_spawn, no shell) with `arguments`, `stdin` on its standard input, and collects its
+    /// output; after `timeout` seconds its process group is killed (SIGKILL) and the result says so. Throws only
+    /// when it could not be started.
+    func run(_ executable: String, arguments: [String], stdin: String, timeout: Double) throws(OSError) -> ProcessResult
 }
 
-/// Adapters that only stand in for files (fixture kernels, fakes) have no devices: every device call fails
-/// with ENOSYS unless they implement it.
+/// How a spawned program ended.
+public struct ProcessResult: Equatable, Sendable {
+    /// The exit status; nil when a signal ended it.
+    public var status: Int32?
+    /// The signal that ended it, if one did.
+    public var signal: Int32?
+    /// It ran past its time and was killed.
+    public var timedOut: Bool
+    public var stdout: String
+    public var stderr: String
+
+    public init(status: Int32?, signal: Int32? = nil, timedOut: Bool = false, stdout: String = "", stderr: String = "") {
+        self.status = status
+        self.signal = signal
+        self.timedOut = timedOut
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+}
+
+/// Adapters that only stand in for files (fixture kernels, fakes) have no devices, links or processes: every
+/// such call fails with ENOSYS unless they implement it.
 extension SystemCalls {
     public func symlink(_ target: String, at path: String) throws(OSError) { throw OSError(.symlink, path, errno: ENOSYS) }
+    public func run(_ executable: String, arguments: [String], stdin: String, timeout: Double) throws(OSError) -> ProcessResult {
+        throw OSError(.spawn, executable, errno: ENOSYS)
+    }
     public func openDevice(_ path: String) throws(OSError) -> Int32 { throw OSError(.openDevice, path, errno: ENOSYS) }
     public func closeDescriptor(_ descriptor: Int32) {}
     public func ioctl(_ descriptor: Int32, _ request: UInt, _ argument: UnsafeMutableRawPointer, path: String) throws(OSError) -> Int32 {

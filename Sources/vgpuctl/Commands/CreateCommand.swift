@@ -30,6 +30,7 @@ struct CreateCommand: ParsableCommand {
     @OptionGroup var placement: PlacementOptions
     @Option(help: "Use this UUID instead of a generated one (with --count 1 only).") var uuid: String?
     @Flag(help: "Also define the vGPUs (start auto), so they are created again at boot.") var persist = false
+    @OptionGroup(title: "With --persist") var attributes: AttributeOptions
     @Option(help: "Attach the new vGPUs to this libvirt domain (name or UUID).") var vm: String?
     @Flag(help: "With --vm: change only the domain's persistent definition.") var config = false
     @Flag(help: "With --vm: change only the running domain.") var live = false
@@ -45,6 +46,9 @@ struct CreateCommand: ParsableCommand {
             throw VGPUError(.invalidInput, "--uuid names one vGPU, but --count is \(placement.count)", fix: "drop --uuid or --count")
         }
         if let vm { _ = try Validation.domainName(vm) }
+        if try !attributes.parsed().isEmpty && !persist {
+            throw VGPUError(.invalidInput, "--attr is part of the definition --persist writes", fix: "add --persist, or use 'vgpuctl define --attr'")
+        }
         if vm == nil && (config || live || hostdev.isSet || lifetime == .domain) {
             throw VGPUError(.invalidInput, "--config, --live, --lifetime, --display and --ramfb need --vm", fix: "add --vm DOMAIN")
         }
@@ -63,8 +67,9 @@ struct CreateCommand: ParsableCommand {
             return Console.out(uuids[0].text + "\n")
         }
         let placements = try vm.map {
-            try session.create(placement.request(), uuids: uuids, domain: $0, config: config, live: live, hostdev: hostdev.xml, persist: persist)
-        } ?? session.create(placement.request(), uuids: uuids, persist: persist)
+            try session.create(placement.request(), uuids: uuids, domain: $0, config: config, live: live, hostdev: hostdev.xml, persist: persist,
+                               attributes: attributes.parsed())
+        } ?? session.create(placement.request(), uuids: uuids, persist: persist, attributes: attributes.parsed())
         if output.json {
             return try JSONOutput.print(zip(uuids, placements).map { uuid, placement in
                 CreatedVGPU(uuid: uuid, parent: placement.parent, gpu: placement.gpu, type: placement.type,

@@ -11,10 +11,13 @@ struct DefineCommand: ParsableCommand {
             mdev definitions go to /etc/mdevctl.d/<parent>/<uuid>, so 'mdevctl list -d' shows them and mdevctl can
             start them; vendor-specific VFIO definitions go to /var/lib/vgpuctl/definitions/<vf>/<uuid>. With
             --auto (the default) the vGPU is created whenever its parent appears (at boot). Given the UUID of a vGPU
-            that exists, define makes that vGPU persistent. Prints the UUID.
+            that exists, define makes that vGPU persistent. Prints the UUID. Each --attr NAME=VALUE is written,
+            in the order given, to the file NAME (a path relative to the device's sysfs directory) whenever the
+            vGPU is started; if the driver refuses one, the start fails and the vGPU is removed again.
 
             EXAMPLES:
               vgpuctl define --type mtty-2 --parent mtty
+              vgpuctl define --type nvidia-222 --parent 0000:3b:00.0 --attr nvidia/vgpu_params=enable_uvm=1
               vgpuctl define --type nvidia-1414 --manual --uuid 0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50
             """)
 
@@ -25,18 +28,38 @@ struct DefineCommand: ParsableCommand {
     @Option(help: "Use this UUID instead of a generated one.") var uuid: String?
     @Flag(exclusivity: .exclusive, help: "auto: created when the parent appears (default); manual: only by 'start'.")
     var start: StartFlag = .auto
+    @OptionGroup var attributes: AttributeOptions
 
     func validate() throws {
         _ = try Validation.typeName(type)
         if let parent { _ = try Validation.parentName(parent) }
         if let uuid { _ = try DeviceUUID(parsing: uuid) }
+        _ = try attributes.parsed()
     }
 
     func run() throws {
         let session = try HostSession(host: host, lock: lock)
         let id = try uuid.map(DeviceUUID.init(parsing:)) ?? LibUUID.random()
-        try session.define(type: type, parent: parent, uuid: id, start: start.value)
+        try session.define(type: type, parent: parent, uuid: id, start: start.value, attributes: attributes.parsed())
         Console.out(id.text + "\n")
+    }
+}
+
+/// `--attr NAME=VALUE`, repeatable, in order: a definition's sysfs attributes.
+struct AttributeOptions: ParsableArguments {
+    @Option(name: .customLong("attr"), help: ArgumentHelp(
+        "A sysfs attribute of the vGPU, written in order at every start (repeatable).", valueName: "name=value"))
+    var values: [String] = []
+
+    func parsed() throws -> [Definition.Attribute] {
+        let attributes = try values.map { text in
+            guard let equals = text.firstIndex(of: "=") else {
+                throw VGPUError(.invalidInput, "--attr '\(Validation.printable(text))' has no '='", fix: "give it as NAME=VALUE, e.g. nvidia/vgpu_params=enable_uvm=1")
+            }
+            return Definition.Attribute(name: String(text[..<equals]), value: String(text[text.index(after: equals)...]))
+        }
+        try Validation.attributes(attributes)
+        return attributes
     }
 }
 
@@ -67,7 +90,12 @@ struct UndefineCommand: DefinitionAction {
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
     @Argument(help: "The vGPU's UUID.") var uuid: String
-    func act(on uuid: DeviceUUID, in session: HostSession) throws { try session.undefine(uuid) }
+    @Option(help: "The parent, when the UUID is defined on several.") var parent: String?
+    func validate() throws {
+        _ = try DeviceUUID(parsing: uuid)
+        if let parent { _ = try Validation.parentName(parent) }
+    }
+    func act(on uuid: DeviceUUID, in session: HostSession) throws { try session.undefine(uuid, parent: parent) }
 }
 
 struct StartCommand: ParsableCommand {
@@ -77,14 +105,20 @@ struct StartCommand: ParsableCommand {
             --auto starts every definition with start=auto that is not running: what systemd/vgpuctl-autostart.service
             runs at boot (mdevctl's udev rule starts mdev definitions too; vendor-specific VFIO ones only vgpuctl
             knows). Each is started on its own; the exit status is non-zero if any could not be (each is named).
+            Once the vGPU exists, the definition's attributes are written in order; if one fails, the vGPU is removed
+            again and the error names the attribute, the value and the kernel's reason. mdevctl's callout scripts
+            (/etc/mdevctl.d/scripts.d/callouts) run before and after; one that refuses stops the start (exit 9).
             """)
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
     @Argument(help: "The vGPU's UUID, as 'vgpuctl list --defined' shows it.") var uuid: String?
+    @Option(help: "The parent, when the UUID is defined on several (mdevctl allows that).") var parent: String?
     @Flag(help: "Start every auto definition that is not running.") var auto = false
 
     func validate() throws {
         if let uuid { _ = try DeviceUUID(parsing: uuid) }
+        if let parent { _ = try Validation.parentName(parent) }
+        if parent != nil && auto { throw VGPUError(.invalidInput, "--parent names one definition; --auto starts them all", fix: "drop one") }
         guard (uuid == nil) != (!auto) else {
             throw VGPUError(.invalidInput, auto ? "give a UUID or --auto, not both" : "give the UUID of a definition, or --auto",
                             fix: "see 'vgpuctl list --defined'")
@@ -93,7 +127,7 @@ struct StartCommand: ParsableCommand {
 
     func run() throws {
         let session = try HostSession(host: host, lock: lock)
-        guard auto else { return try session.start(DeviceUUID(parsing: uuid!)) }
+        guard auto else { return try session.start(DeviceUUID(parsing: uuid!), parent: parent) }
         var failures = 0
         for (definition, result) in try session.startAuto() {
             switch result {

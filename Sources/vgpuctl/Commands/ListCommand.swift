@@ -8,8 +8,10 @@ struct ListCommand: ParsableCommand {
         commandName: "list", abstract: "List the vGPUs that exist now and the domain using each; with --defined, the definitions.",
         discussion: """
             The DOMAIN column lists every domain whose definition or running state names the vGPU (several,
-            comma-separated, when shut-off domains share one). It needs libvirt; without it (--no-libvirt, or libvirtd down) it shows '-'.
-            --defined lists persistent definitions (mdevctl's and vgpuctl's) and whether each vGPU runs now.
+            comma-separated, when shut-off domains share one). It needs libvirt; without it (--no-libvirt, or
+            libvirtd down) it shows '-'. --defined lists persistent definitions (mdevctl's and vgpuctl's) and
+            whether each vGPU runs now; with --json each has "attrs" as mdevctl's --dumpjson shows them, with -v
+            the table lists them numbered.
             """)
 
     @OptionGroup var host: HostOptions
@@ -17,6 +19,8 @@ struct ListCommand: ParsableCommand {
     @OptionGroup var libvirt: LibvirtOptions
     @Flag(help: "Do not ask libvirt which domain uses each vGPU.") var noLibvirt = false
     @Flag(help: "List the persistent definitions instead.") var defined = false
+    @Flag(name: .shortAndLong, help: "With --defined: show each definition's attributes, numbered as 'modify --index' takes them.")
+    var verbose = false
 
     func run() throws {
         var inventory = try host.inventory()
@@ -39,7 +43,18 @@ struct ListCommand: ParsableCommand {
         if output.json { return try JSONOutput.print(rows) }
         var table = Table("UUID", "PARENT", "TYPE", "START", "STATE")
         for row in rows { table.add(row.uuid.text, row.parent, row.type, row.start.rawValue, row.running ? "running" : "stopped") }
-        Console.out(table.render() + "\n")
+        guard verbose else { return Console.out(table.render() + "\n") }
+        // A row per definition, then its attributes as mdevctl's `list -v` shows them: `@{index}: {"name":"value"}`.
+        let lines = table.render().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var out = [lines[0]]
+        for (row, line) in zip(inventory.definitions, lines.dropFirst()) {
+            out.append(line)
+            if !row.attributes.isEmpty { out.append("  Attrs:") }
+            for (index, attribute) in row.attributes.enumerated() {
+                out.append("    @{\(index)}: {\"\(attribute.name)\":\"\(attribute.value)\"}")
+            }
+        }
+        Console.out(out.joined(separator: "\n") + "\n")
     }
 }
 
@@ -50,9 +65,12 @@ struct DefinedVGPU: Encodable {
     let start: Definition.Start
     let layout: Layout
     let running: Bool
+    /// As mdevctl's `--dumpjson`: one single-key object per attribute, in the order they are written.
+    let attrs: [[String: String]]
 
     init(_ definition: Definition, running: Bool) {
         (uuid, parent, type, start, layout) = (definition.uuid, definition.parent, definition.type, definition.start, definition.layout)
         self.running = running
+        attrs = definition.attributes.map { [$0.name: $0.value] }
     }
 }
