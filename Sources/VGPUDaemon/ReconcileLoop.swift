@@ -6,7 +6,8 @@ import VGPUCore
 /// Start-up, then the periodic repair: enables the configured SR-IOV VFs and waits (bounded) for them to become
 /// vGPU parents, starts every missing `auto` vGPU, then runs reconcile every `interval` seconds (pruning only
 /// when told to).
-public struct ReconcileLoop: Service {
+public struct ReconcileLoop: Service, CustomStringConvertible {
+    public var description: String { "ReconcileLoop" }
     public struct Settings: Sendable {
         public var interval: Double
         public var prune: Bool
@@ -108,7 +109,8 @@ public struct ReconcileLoop: Service {
 
 /// Keeps the host gauges fresh: after every change it is told about (udev events, starts, reconciles) and every
 /// `interval` seconds. A scrape only renders the registry, so it never waits on sysfs or libvirt.
-public final class MetricsRefresher: Service, Sendable {
+public final class MetricsRefresher: Service, Sendable, CustomStringConvertible {
+    public var description: String { "MetricsRefresher" }
     let actions: DaemonActions
     let metrics: DaemonMetrics
     let interval: Double

@@ -8,7 +8,8 @@ import VGPUHost
 /// exponential backoff), and every event that concerns vGPUs asks for fresh metrics. The blocking libudev reads
 /// run on a thread of their own and are bridged into an async stream; a graceful shutdown stops the source, which
 /// ends that thread.
-public struct UdevWatcher: Service {
+public struct UdevWatcher: Service, CustomStringConvertible {
+    public var description: String { "UdevWatcher" }
     let source: UdevEventSource
     let starter: AutoStarter
     let actions: DaemonActions

@@ -11,7 +11,8 @@ import VGPUCore
 /// The Prometheus endpoint: `GET /metrics` on one loopback address by default. HTTP/1.1 through NIOHTTP1; a
 /// scrape only renders the registry (the host gauges are refreshed in the background), so it never blocks on
 /// sysfs or libvirt.
-struct MetricsHTTPServer: Service {
+struct MetricsHTTPServer: Service, CustomStringConvertible {
+    var description: String { "MetricsHTTPServer" }
     let channel: Channel
     let logger: Logger
 

@@ -229,3 +229,38 @@ final class Counter: @unchecked Sendable {
     func add() { lock.withLock { count += 1 } }
     var value: Int { lock.withLock { count } }
 }
+
+/// The live actions on a fixture host whose kernel is simulated: each start goes through a HostSession (host lock,
+/// recovery, inventory, journaled executor) and the lock is free again afterwards.
+@Suite struct LiveActionsOnFixtureTests {
+    @Test func startAutoStartsTheParentsAutoDefinitionsOnceAndReleasesTheLock() async throws {
+        let root = NSTemporaryDirectory() + "vgpud-test-" + UUID().uuidString
+        let tree = try FixtureHosts.samples(at: root + "/sys")
+        let host = HostContext(paths: HostPaths(root: root), os: SimulatedKernel(tree: tree))
+        do {
+            let session = try HostSession(host: host, wait: 0, command: "test")
+            try session.define(type: "mtty-2", parent: "mtty", uuid: Inventories.uuid(1), start: .auto)
+            try session.define(type: "mtty-2", parent: "mtty", uuid: Inventories.uuid(2), start: .auto)
+            try session.define(type: "mdpy-vga", parent: "mdpy", uuid: Inventories.uuid(3), start: .auto)
+            try session.define(type: "mdpy-vga", parent: "mdpy", uuid: Inventories.uuid(4), start: .manual)
+        }
+        let actions = DaemonActions.live(host: host, libvirt: LibvirtSettings(uri: "test:///nonexistent-vgpud"), lockWait: 0)
+        #expect(await actions.autoParents() == ["mtty", "mdpy"])
+        let first = try await actions.startAuto("mtty")
+        #expect(first.started.count == 2 && first.failures.isEmpty, "\(first)")
+        #expect(try await actions.startAuto("mtty") == AutoStartResult(), "running already: nothing to do")
+        #expect(try host.inventory().vgpus.map(\.parent) == ["mtty", "mtty"], "mdpy's waits for its own parent")
+        #expect(try await actions.reconcile(false) == ReconcileCounts(actions: 1, failures: 0), "the stub starts the rest (mdpy's auto one)")
+        _ = try HostLock.acquire(paths: host.paths, os: host.os, wait: 0, holder: "test")  // free between operations
+        let samples = await actions.snapshot()
+        #expect(samples.contains(MetricSample("vgpu_vgpus", ["gpu": "mtty", "parent": "mtty", "type": "mtty-2"], 2)))
+        #expect(samples.contains(MetricSample("vgpu_free_instances", ["gpu": "mtty", "parent": "mtty", "type": "mtty-2"], 10)))
+        #expect(samples.contains(MetricSample("vgpu_libvirt_reachable", [:], 0)), "no libvirt: no domains, no failure")
+    }
+}
+
+enum Inventories {
+    static func uuid(_ index: Int) -> DeviceUUID {
+        try! DeviceUUID(parsing: String(format: "00000000-0000-4000-8000-%012x", index))
+    }
+}
