@@ -109,10 +109,22 @@ struct VGPUD: ParsableCommand {
         let loop = ReconcileLoop(settings: settings, actions: actions, metrics: metrics, logger: logger, changed: { refresher.trigger() })
 
         logger.info("started (pid \(getpid()), root \(host.paths.root), reconcile every \(Int(settings.interval)) s\(settings.prune ? ", pruning" : ""), \(settings.vfs.count) PFs with sriov_numvfs)")
-        let group = ServiceGroup(services: [server, refresher, watcher, loop],
+        let group = ServiceGroup(services: [server, refresher, watcher, NotifyWhenStopping(), loop],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // systemd (Type=notify): the lock is ours and the endpoint listens.
+        SystemdNotify.send("READY=1\nMAINPID=\(getpid())")
         try await group.run()
         withExtendedLifetime(lock) {}
         logger.info("stopped")
+    }
+}
+
+/// Tells systemd that vgpud is stopping as soon as a graceful shutdown begins.
+struct NotifyWhenStopping: Service, CustomStringConvertible {
+    var description: String { "NotifyWhenStopping" }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        SystemdNotify.send("STOPPING=1")
     }
 }

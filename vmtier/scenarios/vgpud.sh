@@ -80,6 +80,28 @@ after_reload() {
 }
 check "metrics after the reload: the mtty parent is back with its new counts; udev events and auto-start attempts counted" after_reload
 
+# The same reload with mdevctl's rule back in place, to show how the two cooperate: udevd runs a rule's RUN
+# programs before it announces the event to listeners, so mdevctl has started the definitions in /etc/mdevctl.d
+# by the time vgpud hears of the parent; vgpud then finds them running and has nothing to do (no failure, no
+# duplicate). Definitions only vgpuctl knows (vendor-specific VFIO, /var/lib/vgpuctl) are vgpud's alone.
+with_mdevctl_rule() {
+  rm -f /etc/udev/rules.d/60-mdevctl.rules; udevadm control --reload
+  local before after t0 t1
+  before=$(grep -c "\] started " "$LOG")
+  remove_all_mdevs
+  rmmod mtty || { echo "rmmod mtty failed"; return 1; }
+  t0=$(now)
+  insmod "$mtty_ko" || { echo "insmod failed"; return 1; }
+  wait_for 60 both_exist || { echo "not back within 60 s"; tail -20 "$LOG"; return 1; }
+  t1=$(now)
+  wait_for 20 metrics_match || { metrics_match; return 1; }
+  expect_eq 2 "$(ls /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/devices | wc -l)" "mtty-2 vGPUs (no duplicate)" || return 1
+  expect_eq 0 "$(metric vgpud_autostart_failures_total)" "vgpud's auto-start failures" || { tail -20 "$LOG"; return 1; }
+  after=$(grep -c "\] started " "$LOG")
+  echo "note: with mdevctl's rule active both were back in $(elapsed "$t0" "$t1") s; vgpud started $((after - before)) of them"
+}
+check "with mdevctl's udev rule active, the same reload brings both back once, without an auto-start failure" with_mdevctl_rule
+
 second_refused() {
   local err; err=$(expect_exit 5 "$VGPUD" --listen 127.0.0.1:9478) || return 1
   echo "$err" | grep -q "another vgpud is running on this host (pid $PID)" || { echo "$err"; return 1; }
