@@ -61,6 +61,7 @@ public struct ReconcileLoop: Service, CustomStringConvertible {
     /// VFs first, then everything missing (as at boot).
     public func startUp() async {
         await enableVFs()
+        if Task.isCancelled || Task.isShuttingDownGracefully { return }
         await reconcileOnce()
     }
 
@@ -78,6 +79,7 @@ public struct ReconcileLoop: Service, CustomStringConvertible {
             var waited = 0.0
             var readiness = await actions.vfReadiness(pf, count)
             while !readiness.isReady && waited < settings.vfWait {
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
                 do { try await sleep(settings.vfPoll) } catch { return }
                 waited += settings.vfPoll
                 readiness = await actions.vfReadiness(pf, count)

@@ -80,10 +80,11 @@ after_reload() {
 }
 check "metrics after the reload: the mtty parent is back with its new counts; udev events and auto-start attempts counted" after_reload
 
-# The same reload with mdevctl's rule back in place, to show how the two cooperate: udevd runs a rule's RUN
-# programs before it announces the event to listeners, so mdevctl has started the definitions in /etc/mdevctl.d
-# by the time vgpud hears of the parent; vgpud then finds them running and has nothing to do (no failure, no
-# duplicate). Definitions only vgpuctl knows (vendor-specific VFIO, /var/lib/vgpuctl) are vgpud's alone.
+# The same reload with mdevctl's rule back in place, to show the two do not fight: mdevctl's rule
+# (start-parent-mdevs on MDEV_STATE=registered) and vgpud may both try to start the definitions in /etc/mdevctl.d;
+# whoever comes second finds them running. Both come back exactly once and vgpud records no failure; the note
+# says how many vgpud started. Definitions only vgpuctl knows (vendor-specific VFIO, /var/lib/vgpuctl) are
+# vgpud's alone.
 with_mdevctl_rule() {
   rm -f /etc/udev/rules.d/60-mdevctl.rules; udevadm control --reload
   local before after t0 t1
