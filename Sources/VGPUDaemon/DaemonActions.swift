@@ -61,10 +61,11 @@ public struct DaemonActions: Sendable {
 extension DaemonActions {
     /// The real host. `lockWait`: seconds each operation waits for the host lock (a vgpuctl command may hold it).
     /// Host work blocks (flock, sysfs, libvirt), so it runs on dispatch queues, never on the async thread pool:
-    /// changes one at a time on one queue, metric snapshots on another.
+    /// changes one at a time on one queue, reads (definitions, VFs, metric snapshots) on a concurrent one, so a
+    /// slow libvirt answer for the metrics never delays a start.
     public static func live(host: HostContext, libvirt: LibvirtSettings, lockWait: Double) -> DaemonActions {
         let changes = DispatchQueue(label: "vgpud.host-changes")
-        let reads = DispatchQueue(label: "vgpud.host-reads")
+        let reads = DispatchQueue(label: "vgpud.host-reads", attributes: .concurrent)
 
         let startAuto: @Sendable (String?) async throws -> AutoStartResult = { parent in
             try await offload(changes) {
