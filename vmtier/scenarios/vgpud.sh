@@ -83,8 +83,9 @@ check "metrics after the reload: the mtty parent is back with its new counts; ud
 # The same reload with mdevctl's rule back in place, to show the two do not fight: mdevctl's rule
 # (start-parent-mdevs on MDEV_STATE=registered) and vgpud may both try to start the definitions in /etc/mdevctl.d;
 # whoever comes second finds them running. Both come back exactly once and vgpud records no failure; the note
-# says how many vgpud started. Definitions only vgpuctl knows (vendor-specific VFIO, /var/lib/vgpuctl) are
-# vgpud's alone.
+# says how many vgpud started. (In this VM the rule fires on MDEV_STATE=registered but its RUN starts nothing,
+# while `mdevctl start-parent-mdevs mtty` by hand does, so vgpud starts both here too.) Definitions only vgpuctl
+# knows (vendor-specific VFIO, /var/lib/vgpuctl) are vgpud's alone.
 with_mdevctl_rule() {
   rm -f /etc/udev/rules.d/60-mdevctl.rules; udevadm control --reload
   local before after t0 t1
