@@ -264,3 +264,14 @@ enum Inventories {
         try! DeviceUUID(parsing: String(format: "00000000-0000-4000-8000-%012x", index))
     }
 }
+
+@Suite struct LibUdevMonitorTests {
+    /// The real adapter opens udev's netlink monitor; stop() wakes a reader at once (no event needed, no timing).
+    @Test func stopEndsABlockedRead() async throws {
+        guard let monitor = try? LibUdevMonitor() else { return }  // no netlink here (unprivileged sandbox): nothing to prove
+        let reader = Task.detached { try monitor.next() }
+        monitor.stop()
+        #expect(try await reader.value == nil)
+        #expect(try monitor.next() == nil, "stays stopped")
+    }
+}
