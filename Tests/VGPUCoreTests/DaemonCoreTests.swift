@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import VGPUCore
 
@@ -115,7 +116,7 @@ import Testing
         inventory.parents[1].types[1].availableInstances = 10  // mtty-2 with two created
         inventory.parents[1].types[0].availableInstances = 20
         inventory.vgpus = [
-            VGPU(uuid: Inventories.uuid(1), parent: "mtty", type: "mtty-2", layout: .mdev, domain: "web01"),
+            attached(Inventories.uuid(1), to: "web01"),
             VGPU(uuid: Inventories.uuid(2), parent: "mtty", type: "mtty-2", layout: .mdev),
         ]
         inventory.definitions = [
@@ -124,6 +125,13 @@ import Testing
             Definition(uuid: Inventories.uuid(4), parent: "mdpy", type: "mdpy-vga", start: .manual),
         ]
         return inventory
+    }
+
+    /// An mtty-2 vGPU that `domain` uses, read from `list --json` output carrying both `domain` and `domains`, so the
+    /// fixture is the same whichever of the two shapes VGPU has (one domain, or the list of domains).
+    static func attached(_ uuid: DeviceUUID, to domain: String) -> VGPU {
+        let json = #"{"uuid": "\#(uuid)", "parent": "mtty", "type": "mtty-2", "layout": "mdev", "domain": "\#(domain)", "domains": ["\#(domain)"]}"#
+        return try! JSONDecoder().decode(VGPU.self, from: Data(json.utf8))
     }
 
     static func value(_ samples: [MetricSample], _ name: String, _ labels: [String: String] = [:]) -> Double? {
