@@ -8,9 +8,16 @@ let package = Package(
     products: [
         .executable(name: "vgpuctl", targets: ["vgpuctl"]),
         .executable(name: "vgpu-fixture", targets: ["vgpu-fixture"]),
+        .executable(name: "vgpud", targets: ["vgpud"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // vgpud only: start-up and graceful shutdown, logging, metrics, and the HTTP endpoint (NIOHTTP1).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C libraries, linked directly through pkg-config.
@@ -31,6 +38,24 @@ let package = Package(
             "VGPUCore", "VGPUHost", "VGPUApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The daemon's front-end logic (udev watcher, VF enabler, periodic reconcile, metrics), kept out of the
+        // executable so tests reach it; the executable adds the HTTP endpoint and the command line.
+        .target(name: "VGPUDaemon", dependencies: [
+            "VGPUCore", "VGPUHost", "VGPUApp",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        .executableTarget(name: "vgpud", dependencies: [
+            "VGPUCore", "VGPUHost", "VGPUApp", "VGPUDaemon",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .executableTarget(name: "vgpu-fixture", dependencies: [
             "VGPUCore", "VGPUFixtures",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -38,5 +63,9 @@ let package = Package(
 
         .testTarget(name: "VGPUCoreTests", dependencies: ["VGPUCore"]),
         .testTarget(name: "VGPUHostTests", dependencies: ["VGPUCore", "VGPUHost", "VGPUFixtures", "VGPUApp"]),
+        .testTarget(name: "VGPUDaemonTests", dependencies: [
+            "VGPUCore", "VGPUHost", "VGPUApp", "VGPUDaemon", "VGPUFixtures",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ]
 )

@@ -8,7 +8,7 @@ out=${VMTIER_OUT:-$here/out}
 scenarios=${*:-$(cd "$here/scenarios" && ls *.sh | grep -v -e '^lib.sh$' -e '^bench-' | sed 's/\.sh$//' | tr '\n' ' ')}
 
 "$here/build.sh"
-(cd "$repo" && swift build -q --product vgpuctl && swift build -q --product vgpu-fixture)
+(cd "$repo" && swift build -q --product vgpuctl && swift build -q --product vgpu-fixture && swift build -q --product vgpud)
 bin=$(cd "$repo" && swift build --show-bin-path)
 
 results=$(mktemp -d "${TMPDIR:-/tmp}/vmtier-results.XXXXXX")

@@ -112,3 +112,25 @@ import VGPUHost
         #expect(error?.message.contains("process 4242 (qemu-system-x86) holds /dev/vfio/17") == true)
     }
 }
+
+/// One vgpud per host: the second takes a real second flock on the same file and is refused.
+@Suite struct DaemonLockTests {
+    @Test func aSecondDaemonIsRefusedNamingTheFirstsPid() throws {
+        let host = try TestHost()
+        let first = try DaemonLock.acquire(paths: host.paths, os: LiveSystemCalls(), pid: 4242)
+        let error = #expect(throws: VGPUError.self) { try DaemonLock.acquire(paths: host.paths, os: LiveSystemCalls(), pid: 4343) }
+        #expect(error?.kind == .busy)
+        #expect(error?.exitCode == 5)
+        #expect(error?.message.contains("another vgpud is running on this host (pid 4242)") == true, "\(error?.message ?? "")")
+        withExtendedLifetime(first) {}
+    }
+
+    @Test func theLockGoesWithItsHolder() throws {
+        let host = try TestHost()
+        do { _ = try DaemonLock.acquire(paths: host.paths, os: LiveSystemCalls(), pid: 1) }
+        let again = try DaemonLock.acquire(paths: host.paths, os: LiveSystemCalls(), pid: 2)
+        #expect(again.path.hasSuffix("/run/vgpuctl/vgpud.lock"))
+        // vgpud's lock is not the host lock: vgpuctl commands go on while vgpud runs.
+        _ = try HostLock.acquire(paths: host.paths, os: LiveSystemCalls(), wait: 0, holder: "test")
+    }
+}

@@ -10,17 +10,26 @@
 ///     [gpus."0000:17:00.0"]          # rules for one physical GPU (PF address, or the parent's name)
 ///     types = ["nvidia-1414"]        # reserved: only these types
 ///     heterogeneous = false          # may host different types at once (NVIDIA default: false)
+///     sriov_numvfs = 8               # vgpud enables this many SR-IOV VFs at start (PF address tables only)
+///
+///     [vgpud]                        # the daemon (command-line options override these)
+///     reconcile_interval = 300       # seconds between reconcile runs
+///     prune = false                  # may its reconcile remove orphaned vGPUs
 ///
 /// Parsing is pure; every mistake is refused with the file, the line and the fix.
 public enum HostConfig {
     static let groupKeys = ["policy", "gpus"]
-    static let gpuKeys = ["types", "heterogeneous"]
+    static let gpuKeys = ["types", "heterogeneous", "sriov_numvfs"]
+    static let daemonKeys = ["reconcile_interval", "prune"]
+    /// PCI allows at most 65535 VFs per PF (TotalVFs is 16 bits).
+    static let maximumVFs = 65535
 
     public static func parse(_ text: String, file: String) throws -> PlacementConfig {
         let document = try TOMLSubset(parsing: text, file: file)
         var groups: [GPUGroup] = []
         var rules: [String: GPURules] = [:]
         var groupOfGPU: [String: (group: String, line: Int)] = [:]
+        var daemon = DaemonSettings()
         for table in document.tables {
             func fail(_ line: Int, _ message: String, fix: String) -> VGPUError {
                 VGPUError(.invalidInput, "\(file):\(line): \(message)", fix: fix)
@@ -85,20 +94,50 @@ public enum HostConfig {
                         rule.enabledTypes = Set(types)
                     case ("heterogeneous", .bool(let value)):
                         rule.heterogeneous = value
+                    case ("sriov_numvfs", .integer(let count)):
+                        guard isPCIAddress(gpu) else {
+                            throw fail(entry.line, "sriov_numvfs is set for '\(Validation.printable(gpu))', which is not a PCI address",
+                                       fix: "set it in the table of the SR-IOV physical function: [gpus.\"0000:17:00.0\"]")
+                        }
+                        guard (1...maximumVFs).contains(count) else {
+                            throw fail(entry.line, "sriov_numvfs = \(count) in [gpus.\"\(gpu)\"] is out of range",
+                                       fix: "use 1 to \(maximumVFs) (at most the GPU's sriov_totalvfs); vgpud never disables VFs, so 0 has no use")
+                        }
+                        rule.sriovNumVFs = count
                     default:
                         throw unknownOrMistyped(entry, allowed: gpuKeys, table: "gpus.\"\(gpu)\"", file: file)
                     }
                 }
                 rules[gpu] = rule
+            case "vgpud":
+                guard table.path.count == 1 else {
+                    throw fail(table.line, "the daemon's table is [vgpud], not [\(table.path.joined(separator: "."))]", fix: "write [vgpud]")
+                }
+                for entry in table.entries {
+                    switch (entry.key, entry.value) {
+                    case ("reconcile_interval", .integer(let seconds)):
+                        guard (10...86_400).contains(seconds) else {
+                            throw fail(entry.line, "reconcile_interval = \(seconds) is out of range", fix: "use 10 to 86400 seconds")
+                        }
+                        daemon.reconcileInterval = seconds
+                    case ("prune", .bool(let value)):
+                        daemon.prune = value
+                    default:
+                        throw unknownOrMistyped(entry, allowed: daemonKeys, table: "vgpud", file: file)
+                    }
+                }
             case let other?:
-                throw fail(table.line, "unknown table [\(other)]", fix: "the tables are [groups.NAME] and [gpus.\"ADDRESS\"]")
+                throw fail(table.line, "unknown table [\(other)]", fix: "the tables are [groups.NAME], [gpus.\"ADDRESS\"] and [vgpud]")
             }
         }
         if !groups.contains(where: { $0.gpus.isEmpty }) {
             groups.append(GPUGroup(name: PlacementConfig.defaultGroupName, policy: PlacementConfig.defaultPolicy, gpus: []))
         }
-        return PlacementConfig(groups: groups, rules: rules)
+        return PlacementConfig(groups: groups, rules: rules, daemon: daemon)
     }
+
+    /// `DDDD:BB:DD.F`, as sysfs names PCI functions.
+    static func isPCIAddress(_ text: String) -> Bool { ParentEvent.isPCIAddress(text) }
 
     private static func checkedName(_ value: String, what: String, file: String, line: Int) throws -> String {
         do {
@@ -114,7 +153,9 @@ public enum HostConfig {
                              fix: "the keys of this table are: \(allowed.joined(separator: ", "))")
         }
         let expected = ["policy": "a string (\"pack\" or \"spread\")", "gpus": "an array of strings",
-                        "types": "an array of strings", "heterogeneous": "true or false"][entry.key] ?? "another kind of value"
+                        "types": "an array of strings", "heterogeneous": "true or false",
+                        "sriov_numvfs": "an integer", "reconcile_interval": "an integer (seconds)",
+                        "prune": "true or false"][entry.key] ?? "another kind of value"
         return VGPUError(.invalidInput, "\(file):\(entry.line): '\(entry.key)' is \(entry.value.kind), but must be \(expected)",
                          fix: "see the example config in README.md")
     }

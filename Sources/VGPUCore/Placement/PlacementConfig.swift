@@ -25,10 +25,13 @@ public struct GPURules: Equatable, Sendable {
     public var enabledTypes: Set<String>?
     /// Whether the GPU may host different types at once; nil uses the vendor default (NVIDIA: no).
     public var heterogeneous: Bool?
+    /// SR-IOV VFs vgpud enables on this PF at start (`sriov_numvfs`); nil leaves the count alone.
+    public var sriovNumVFs: Int?
 
-    public init(enabledTypes: Set<String>? = nil, heterogeneous: Bool? = nil) {
+    public init(enabledTypes: Set<String>? = nil, heterogeneous: Bool? = nil, sriovNumVFs: Int? = nil) {
         self.enabledTypes = enabledTypes
         self.heterogeneous = heterogeneous
+        self.sriovNumVFs = sriovNumVFs
     }
 }
 
@@ -40,10 +43,18 @@ public struct PlacementConfig: Equatable, Sendable {
 
     public var groups: [GPUGroup]
     public var rules: [String: GPURules]
+    /// The `[vgpud]` table (the config file is one file for the whole host).
+    public var daemon: DaemonSettings
 
-    public init(groups: [GPUGroup] = [], rules: [String: GPURules] = [:]) {
+    public init(groups: [GPUGroup] = [], rules: [String: GPURules] = [:], daemon: DaemonSettings = DaemonSettings()) {
         self.groups = groups.isEmpty ? [GPUGroup(name: Self.defaultGroupName, policy: Self.defaultPolicy, gpus: [])] : groups
         self.rules = rules
+        self.daemon = daemon
+    }
+
+    /// PF address → VFs to enable, from `sriov_numvfs`, sorted by address.
+    public var sriovNumVFs: [(pf: String, count: Int)] {
+        rules.compactMap { gpu, rule in rule.sriovNumVFs.map { (gpu, $0) } }.sorted { $0.pf < $1.pf }
     }
 
     /// The group a GPU belongs to: the first that names it, else the first catch-all group.
@@ -54,3 +65,16 @@ public struct PlacementConfig: Equatable, Sendable {
 
 /// NVIDIA's PCI vendor id: its time-sliced vGPUs require every vGPU on a GPU to be of one type.
 public let nvidiaVendorID = "0x10de"
+
+/// vgpud's settings from the config file's `[vgpud]` table; its command-line options override them.
+public struct DaemonSettings: Equatable, Sendable {
+    /// Seconds between reconcile runs; nil: the built-in default (300).
+    public var reconcileInterval: Int?
+    /// Whether reconcile may remove orphaned vGPUs; nil: no.
+    public var prune: Bool?
+
+    public init(reconcileInterval: Int? = nil, prune: Bool? = nil) {
+        self.reconcileInterval = reconcileInterval
+        self.prune = prune
+    }
+}

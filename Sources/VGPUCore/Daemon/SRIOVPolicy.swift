@@ -1,0 +1,23 @@
+/// What vgpud does with a PF's `sriov_numvfs` given the config's wish: enable VFs, never tear them down. The
+/// kernel refuses to change a non-zero count to another non-zero one (EBUSY) without going through 0, and going
+/// through 0 would destroy every VF and the vGPUs on them, so a different non-zero count is left alone and reported.
+public enum SRIOVPolicy {
+    public enum Decision: Equatable, Sendable {
+        case alreadyEnabled
+        case enable(Int)
+        case refuse(VGPUError)
+    }
+
+    public static func decide(pf: String, wanted: Int, current: Int, total: Int?) -> Decision {
+        if current == wanted { return .alreadyEnabled }
+        if let total, wanted > total {
+            return .refuse(VGPUError(.invalidInput, "GPU \(pf): sriov_numvfs = \(wanted) is more than the \(total) VFs it supports (sriov_totalvfs)",
+                                     fix: "set sriov_numvfs to at most \(total) in [gpus.\"\(pf)\"]"))
+        }
+        if current != 0 {
+            return .refuse(VGPUError(.busy, "GPU \(pf) already has \(current) VFs enabled, the config asks for \(wanted); left as it is",
+                                     fix: "changing the count means disabling every VF first (echo 0 > sriov_numvfs) and the vGPUs on them: do it by hand when none is in use"))
+        }
+        return .enable(wanted)
+    }
+}

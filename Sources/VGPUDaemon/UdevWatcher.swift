@@ -1,0 +1,69 @@
+import Dispatch
+import Logging
+import ServiceLifecycle
+import VGPUCore
+import VGPUHost
+
+/// Watches udev: when a parent appears it starts that parent's `auto` vGPUs (through `AutoStarter`: bounded
+/// exponential backoff), and every event that concerns vGPUs asks for fresh metrics. The blocking libudev reads
+/// run on a thread of their own and are bridged into an async stream; a graceful shutdown stops the source, which
+/// ends that thread.
+public struct UdevWatcher: Service, CustomStringConvertible {
+    public var description: String { "UdevWatcher" }
+    let source: UdevEventSource
+    let starter: AutoStarter
+    let actions: DaemonActions
+    let metrics: DaemonMetrics
+    let logger: Logger
+    /// Called after every event that concerns vGPUs (the metrics refresher's trigger).
+    let changed: @Sendable () -> Void
+
+    public init(source: UdevEventSource, starter: AutoStarter, actions: DaemonActions, metrics: DaemonMetrics, logger: Logger,
+                changed: @escaping @Sendable () -> Void = {}) {
+        self.source = source
+        self.starter = starter
+        self.actions = actions
+        self.metrics = metrics
+        self.logger = logger
+        self.changed = changed
+    }
+
+    public func run() async throws {
+        let events = Self.stream(source)
+        try await withThrowingDiscardingTaskGroup { group in
+            for try await event in events.cancelOnGracefulShutdown() {
+                guard let meaning = ParentEvent.from(event) else { continue }
+                metrics.udevEvents.increment()
+                changed()
+                guard case .appeared(let parent, let why) = meaning else {
+                    logger.debug("udev: \(meaning)")
+                    continue
+                }
+                // Most parents (every PCI device added) have no auto definition: cheap check, no lock.
+                guard await actions.autoParents().contains(parent) else { continue }
+                logger.info("parent \(parent) appeared (\(why)): starting its auto vGPUs")
+                group.addTask {
+                    await starter.parentAppeared(parent, why: why)
+                    changed()
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// The source's events, read on a dedicated thread (libudev blocks); ending the stream stops the source.
+    static func stream(_ source: UdevEventSource) -> AsyncThrowingStream<UdevEvent, Error> {
+        AsyncThrowingStream { continuation in
+            let thread = DispatchQueue(label: "vgpud.udev")
+            thread.async {
+                do {
+                    while let event = try source.next() { continuation.yield(event) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in source.stop() }
+        }
+    }
+}
