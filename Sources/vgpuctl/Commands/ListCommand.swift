@@ -6,8 +6,9 @@ import VGPUHost
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List the vGPUs that exist now and the domain using each; with --defined, the definitions.",
+        usage: "vgpuctl list [--defined] [--json] [<options>]",
         discussion: """
-            The DOMAIN column needs libvirt; without it (--no-libvirt, or libvirtd down) it shows '-'.
+            The DOMAIN column needs libvirt; without it (--no-libvirt, or libvirtd down) it shows '-'. \
             --defined lists persistent definitions (mdevctl's and vgpuctl's) and whether each vGPU runs now.
             """)
 
