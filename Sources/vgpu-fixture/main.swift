@@ -9,7 +9,7 @@ struct VGPUFixture: ParsableCommand {
         abstract: "Generate a sysfs tree that mirrors a vGPU host (for tests, demos and benchmarks).",
         discussion: """
             EXAMPLES:
-              vgpu-fixture /tmp/sys --host samples                   mtty, mdpy and mbochs as Linux 6.12 registers them
+              vgpu-fixture /tmp/sys --host samples   Linux 6.12's mtty, mdpy and mbochs
               vgpu-fixture /tmp/sys --host large --gpus 8 --vfs 32 --types 24 --layout both
             """
     )

@@ -5,7 +5,7 @@ import VGPUHost
 
 /// A fresh host root per test: `<tmp>/root`, with sysfs at `<tmp>/root/sys`. A class so that the whole
 /// `<tmp>` (`vgpuctl-test-<uuid>`) is removed when the test lets go of it: a run leaves nothing under /tmp.
-final class TestHost: Sendable {
+final class TestHost {
     let directory: String
     let root: String
     let tree: SysfsTree
