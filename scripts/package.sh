@@ -43,19 +43,25 @@ for product in "${declared[@]}"; do
 done
 log "version $version; shipping ${shipped[*]}"
 
+mkdir -p "$scratch"
+
 # 1. Manual pages, with swift-argument-parser's generate-manual plugin (from the same help text as --help). The
-#    plugin builds the package in release mode itself (in .build) and writes .build/plugins/GenerateManual/outputs/
-#    <target>/; --date keeps the pages the same from one build of a commit to the next.
+#    plugin builds every product itself, in .build, and writes .build/plugins/GenerateManual/outputs/<target>/.
+#    --configuration debug: the help text is the same in any build, and the debug build is the one the unit tests
+#    and the VM tier's quick mode already made, so this costs no extra compilation. --date keeps the pages the
+#    same from one build of a commit to the next.
 date=$(git log -1 --format=%cs 2>/dev/null || date -u +%F)
-swift package plugin generate-manual --multi-page --date "$date" --authors "vgpuctl maintainers" \
-  > "$scratch.manual.log" 2>&1 || { cat "$scratch.manual.log"; die "generate-manual failed"; }
+swift package plugin generate-manual --configuration debug --multi-page --date "$date" --authors "vgpuctl maintainers" \
+  > "$scratch/manual.log" 2>&1 || { cat "$scratch/manual.log"; die "generate-manual failed"; }
 manuals=$repo/.build/plugins/GenerateManual/outputs
 
 # 2. The binaries: release, the Swift runtime linked statically, no $ORIGIN rpath (nothing is installed beside
 #    them), so that they need only what Debian ships.
 #    -z now: full RELRO, as Debian builds everything (lintian: hardening-no-bindnow).
 build=(swift build -c release --static-swift-stdlib --disable-local-rpath -Xlinker -z -Xlinker now --scratch-path "$scratch")
-for product in "${shipped[@]}"; do "${build[@]}" --product "$product" 2>&1 | grep -vE '^\[|^Building|^Compiling|^Write' || true; done
+for product in "${shipped[@]}"; do
+  "${build[@]}" --product "$product" > "$scratch/build.log" 2>&1 || { cat "$scratch/build.log"; die "the release build of $product failed"; }
+done
 bin=$("${build[@]}" --show-bin-path)
 
 # Nothing from the toolchain: no libswift*/Foundation NEEDED entry, no rpath, nothing resolved under /opt/swift.
