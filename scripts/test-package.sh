@@ -26,8 +26,8 @@ finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; }
 
 # 1. The package.
 start=$(date +%s)
-if ! "$repo/scripts/package.sh" > /tmp/vgpuctl-package.log 2>&1; then
-  tail -30 /tmp/vgpuctl-package.log; not_ok "scripts/package.sh builds the package"; finish; exit 1
+if ! "$repo/scripts/package.sh" > /tmp/vgpuctl-package-build.log 2>&1; then
+  tail -30 /tmp/vgpuctl-package-build.log; not_ok "scripts/package.sh builds the package"; finish; exit 1
 fi
 deb=$repo/.build/deb/vgpuctl_${version}_amd64.deb
 ok "scripts/package.sh builds $(basename "$deb") ($(( $(date +%s) - start )) s)"

@@ -27,7 +27,7 @@ if [ $unit = 1 ]; then
 fi
 if [ $package = 1 ]; then
   echo "== package tier (the .deb in a minimal Debian 12 root)"
-  if "$repo/scripts/test-package.sh" 2>&1 | tee /tmp/vgpuctl-test-package.log; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  if "$repo/scripts/test-package.sh" 2>&1 | tee /tmp/vgpuctl-package-tier.log; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
   # The VM tier installs the package this tier built and checked, rather than building it again.
   deb=$repo/.build/deb/vgpuctl_$(tr -d ' \t\n' < "$repo/VERSION")_amd64.deb
   [ -s "$deb" ] && export VMTIER_DEB=$deb
