@@ -7,6 +7,7 @@ struct VGPUFixture: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vgpu-fixture",
         abstract: "Generate a sysfs tree that mirrors a vGPU host (for tests, demos and benchmarks).",
+        usage: "vgpu-fixture <directory> [--host <host>] [<large host options>]",
         discussion: """
             EXAMPLES:
               vgpu-fixture /tmp/sys --host samples   Linux 6.12's mtty, mdpy and mbochs
