@@ -1,21 +1,46 @@
 #!/usr/bin/env bash
 # Boots the real-kernel VM and runs scenarios in it:  vmtier/run.sh [scenario ...]   (default: all)
 # Builds the VM (vmtier/build.sh) and vgpuctl first. Exits 0 only if every scenario reported "N passed, 0 failed".
+#
+# What the scenarios run (VMTIER_FROM):
+#   package (default, what CI runs)  the Debian package, installed in the VM with dpkg -i as an operator does
+#                                    (into the VM's tmpfs overlay: the host stays untouched); scenarios run
+#                                    /usr/bin/vgpuctl. VMTIER_DEB names a .deb already built (scripts/test.sh passes
+#                                    the package tier's), else scripts/package.sh builds it.
+#   build                            the debug build in .build (quick iteration: no release build, no packaging)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 out=${VMTIER_OUT:-$here/out}
 scenarios=${*:-$(cd "$here/scenarios" && ls *.sh | grep -v -e '^lib.sh$' -e '^bench-' | sed 's/\.sh$//' | tr '\n' ' ')}
 
+from=${VMTIER_FROM:-package}
 "$here/build.sh"
-(cd "$repo" && swift build -q --product vgpuctl && swift build -q --product vgpu-fixture && swift build -q --product vgpud)
-bin=$(cd "$repo" && swift build --show-bin-path)
+deb=
+case "$from" in
+  package)
+    deb=${VMTIER_DEB:-}
+    if [ -z "$deb" ]; then
+      "$repo/scripts/package.sh" | tail -1
+      deb=$repo/.build/deb/vgpuctl_$(tr -d ' \t\n' < "$repo/VERSION")_amd64.deb
+    fi
+    [ -s "$deb" ] || { echo "vmtier: no package at $deb" >&2; exit 1; }
+    deb=$(readlink -f "$deb")
+    bin=/usr/bin
+    echo "vmtier: scenarios run the package $(basename "$deb"), installed in the VM" ;;
+  build)
+    (cd "$repo" && swift build -q --product vgpuctl && swift build -q --product vgpu-fixture && swift build -q --product vgpud)
+    bin=$(cd "$repo" && swift build --show-bin-path)
+    echo "vmtier: scenarios run the build in $bin" ;;
+  *) echo "vmtier: VMTIER_FROM is package or build, not '$from'" >&2; exit 2 ;;
+esac
 
 results=$(mktemp -d "${TMPDIR:-/tmp}/vmtier-results.XXXXXX")
 trap 'rm -rf "$results"' EXIT
 cat > "$results/env" <<ENV
 VMTIER_REPO='$repo'
 VGPUCTL_BIN='$bin'
+VMTIER_DEB='$deb'
 VMTIER_OUT='$out'
 VMTIER_SCENARIOS='$scenarios'
 ENV

@@ -77,7 +77,7 @@ public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
     public func readLink(_ path: String) throws(OSError) -> String { try base.readLink(path) }
     public func exists(_ path: String) -> Bool { base.exists(path) }
     public func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError) { try base.createFile(path, contents, mode: mode) }
-    public func mkdir(_ path: String) throws(OSError) { try base.mkdir(path) }
+    public func mkdir(_ path: String, mode: mode_t) throws(OSError) { try base.mkdir(path, mode: mode) }
     public func rename(_ from: String, _ to: String) throws(OSError) { try base.rename(from, to) }
     public func unlink(_ path: String) throws(OSError) { try base.unlink(path) }
     public func fsync(_ path: String) throws(OSError) { try base.fsync(path) }

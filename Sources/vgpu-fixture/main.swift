@@ -7,9 +7,10 @@ struct VGPUFixture: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vgpu-fixture",
         abstract: "Generate a sysfs tree that mirrors a vGPU host (for tests, demos and benchmarks).",
+        usage: "vgpu-fixture <directory> [--host <host>] [<large host options>]",
         discussion: """
             EXAMPLES:
-              vgpu-fixture /tmp/sys --host samples                   mtty, mdpy and mbochs as Linux 6.12 registers them
+              vgpu-fixture /tmp/sys --host samples   Linux 6.12's mtty, mdpy and mbochs
               vgpu-fixture /tmp/sys --host large --gpus 8 --vfs 32 --types 24 --layout both
               vgpu-fixture simulate-migration                     the pre-copy policy benchmark (no tree)
               vgpu-fixture plan-reconcile                         the reconcile planner benchmark (no tree)

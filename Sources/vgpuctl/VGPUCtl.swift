@@ -11,27 +11,32 @@ struct VGPUCtl: ParsableCommand {
             (e.g. nvidia-222, mdpy-vga) on a parent.
 
             EXAMPLES:
-              vgpuctl types                         every type, its parent and free instances
-              vgpuctl create --type mdpy-vga        create one where there is room; prints its UUID
-              vgpuctl list --json                   the vGPUs that exist, as JSON
+              vgpuctl types                       every type, its parent, free instances
+              vgpuctl create --type mdpy-vga      create one where there is room
+              vgpuctl list --json                 the vGPUs that exist, as JSON
               vgpuctl remove 0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50
-              vgpuctl create --type nvidia-22 --vm web01   place, create and attach in one transaction
-              vgpuctl destroy --vm web01                    detach and remove all of web01's vGPUs
-              vgpuctl plan --type mdpy-vga --count 4 --policy spread   where 4 would land, changing nothing
-              vgpuctl create --type mtty-2 --persist        create and define (mdevctl's format), back after reboot
-              vgpuctl modify UUID --addattr nvidia/vgpu_params --value enable_uvm=1   written at every start
+              vgpuctl create --type nvidia-22 --vm web01
+                                                  place, create, attach: one transaction
+              vgpuctl destroy --vm web01          detach and remove web01's vGPUs
+              vgpuctl plan --type mdpy-vga --count 4 --policy spread
+                                                  where 4 would land; changes nothing
+              vgpuctl create --type mtty-2 --persist
+                                                  create and define: back after reboot
+              vgpuctl modify UUID --addattr nvidia/vgpu_params \\
+                --value enable_uvm=1              an attribute written at every start
 
             CONCURRENCY AND CRASHES:
-              State-changing commands take one host lock (/run/vgpuctl/lock; --wait SECONDS, default 60) and
-              journal multi-step operations (/var/lib/vgpuctl/journal). After a crash the next such command, or
-              'vgpuctl recover', undoes an interrupted create and finishes an interrupted destroy.
+            State-changing commands take one host lock (/run/vgpuctl/lock; --wait SECONDS, default 60) and \
+            journal multi-step operations (/var/lib/vgpuctl/journal). After a crash the next such command, or \
+            'vgpuctl recover', undoes an interrupted create and finishes an interrupted destroy.
 
             ENVIRONMENT:
-              VGPUCTL_SYSFS_ROOT  the directory that stands for /sys (as --sysfs-root)
-              VGPUCTL_ROOT        the directory that stands for / (as --root)
-              LIBVIRT_DEFAULT_URI the libvirt URI (as --connect; default qemu:///system)
-              VGPUCTL_TEMPLATES_DIR  where xml-templates/ lives
-              VGPUCTL_CONFIG      the placement config file (default <root>/etc/vgpuctl/vgpuctl.conf)
+              VGPUCTL_SYSFS_ROOT     the directory that stands for /sys (--sysfs-root)
+              VGPUCTL_ROOT           the directory that stands for / (--root)
+              LIBVIRT_DEFAULT_URI    the libvirt URI (--connect; default qemu:///system)
+              VGPUCTL_TEMPLATES_DIR  the directory holding the XML templates
+              VGPUCTL_CONFIG         the placement config file
+                                     (default <root>/etc/vgpuctl/vgpuctl.conf)
 
             \(VGPUError.exitCodeHelp)
             """,

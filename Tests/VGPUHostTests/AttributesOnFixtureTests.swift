@@ -169,7 +169,7 @@ final class CreatingExtraAttribute: SystemCalls, @unchecked Sendable {
     func readLink(_ path: String) throws(OSError) -> String { try base.readLink(path) }
     func exists(_ path: String) -> Bool { base.exists(path) }
     func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError) { try base.createFile(path, contents, mode: mode) }
-    func mkdir(_ path: String) throws(OSError) { try base.mkdir(path) }
+    func mkdir(_ path: String, mode: mode_t) throws(OSError) { try base.mkdir(path, mode: mode) }
     func rename(_ from: String, _ to: String) throws(OSError) { try base.rename(from, to) }
     func unlink(_ path: String) throws(OSError) { try base.unlink(path) }
     func fsync(_ path: String) throws(OSError) { try base.fsync(path) }

@@ -51,6 +51,7 @@ import VGPUHost
     func validate(_ xml: String, schema: String) throws {
         let file = NSTemporaryDirectory() + "vgpuctl-\(UUID().uuidString).xml"
         try xml.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/virt-xml-validate")
         process.arguments = [file, schema]

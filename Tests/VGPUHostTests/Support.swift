@@ -3,19 +3,27 @@ import VGPUCore
 import VGPUFixtures
 import VGPUHost
 
-/// A fresh host root per test: `<tmp>/root`, with sysfs at `<tmp>/root/sys`.
-struct TestHost {
+/// A fresh host root per test: `<tmp>/root`, with sysfs at `<tmp>/root/sys`. A class so that the whole
+/// `<tmp>` (`vgpuctl-test-<uuid>`) is removed when the test lets go of it: a run leaves nothing under /tmp.
+final class TestHost {
+    let directory: String
     let root: String
     let tree: SysfsTree
     var paths: HostPaths { HostPaths(root: root) }
 
     init(_ build: (String) throws -> SysfsTree = FixtureHosts.samples) throws {
-        root = NSTemporaryDirectory() + "vgpuctl-test-" + UUID().uuidString + "/root"
-        tree = try build(root + "/sys")
+        directory = NSTemporaryDirectory() + "vgpuctl-test-" + UUID().uuidString
+        root = directory + "/root"
+        do { tree = try build(root + "/sys") } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
     }
 
-    /// Removes the whole temporary directory (call it in a `defer`).
-    func remove() { try? FileManager.default.removeItem(atPath: (root as NSString).deletingLastPathComponent) }
+    deinit { remove() }
+
+    /// Removes the whole temporary directory now (the deinit does it too, for tests that do not call this).
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
     func reader(_ os: SystemCalls = LiveSystemCalls()) -> SysfsReader { SysfsReader(paths: paths, os: os) }
     func inventory(_ os: SystemCalls = LiveSystemCalls()) throws -> Inventory {

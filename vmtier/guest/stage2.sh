@@ -22,7 +22,16 @@ mkdir -p /run/udev
 udevadm trigger --action=add >/dev/null 2>&1
 udevadm settle -t 15
 echo "vmtier: kernel $(uname -r) up $(cut -d' ' -f1 /proc/uptime) s, modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
-export VGPUCTL="$VGPUCTL_BIN/vgpuctl" VMTIER_REPO VMTIER_OUT
+# The package, installed as an operator installs it (its dependencies are the host's own libraries). man-db's
+# index update is skipped: it is slow under TCG and no scenario reads manual pages.
+if [ -n "${VMTIER_DEB:-}" ]; then
+  rm -f /var/lib/man-db/auto-update
+  if ! dpkg -i "$VMTIER_DEB" > /vmtier-results/dpkg.log 2>&1; then
+    echo "vmtier: dpkg -i $VMTIER_DEB failed:"; tail -20 /vmtier-results/dpkg.log
+  fi
+  echo "vmtier: installed $(dpkg-query -W -f '${Package} ${Version}' vgpuctl 2>/dev/null || echo 'nothing'): $(command -v vgpuctl || echo 'no vgpuctl')"
+fi
+export VGPUCTL="$VGPUCTL_BIN/vgpuctl" VMTIER_REPO VMTIER_OUT VMTIER_DEB
 for scenario in $VMTIER_SCENARIOS; do
   echo "vmtier: scenario $scenario at $(cut -d' ' -f1 /proc/uptime) s"
   bash "$VMTIER_REPO/vmtier/scenarios/$scenario.sh" 2>&1 | tee "/vmtier-results/$scenario.log"

@@ -6,7 +6,7 @@
 # this scenario masks it in the VM's overlay (/etc/udev/rules.d/60-mdevctl.rules -> /dev/null): what comes back
 # is vgpud's work, and its log names each vGPU it started.
 . "$(dirname "$0")/lib.sh"
-VGPUD="$(dirname "$VGPUCTL")/vgpud"
+VGPUD="$(dirname "$VGPUCTL")/vgpud"; [ -x "$VGPUD" ] || VGPUD=/usr/sbin/vgpud   # a build, or the package
 PORT=9477
 LOG=/tmp/vgpud.log
 clear_definitions() { find /etc/mdevctl.d -mindepth 1 -maxdepth 1 ! -name scripts.d -exec rm -rf {} +; }

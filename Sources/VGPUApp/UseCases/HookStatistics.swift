@@ -24,7 +24,7 @@ public struct HookStatistics {
 
     public func record(milliseconds: Double) {
         let (invocations, latency) = read()
-        try? host.os.makeDirectories(host.paths.runDirectory)
+        try? host.os.makeDirectories(host.paths.runDirectory, mode: host.paths.directoryMode)
         try? host.os.replaceAtomically(path, with: "invocations \(invocations + 1)\nlatency_ms_sum \(latency + milliseconds)\n")
     }
 }

@@ -40,14 +40,14 @@ public struct VGPUError: Error, Equatable, Sendable, CustomStringConvertible {
         EXIT CODES:
           0  success
           1  internal error (a bug: please report it)
-          2  invalid input (malformed UUID, type or parent name with '/', '..' or control characters, bad option,
-             a mistake in the config file: the message names file and line)
+          2  invalid input (malformed UUID, a name with '/', '..' or control
+             characters, a bad option, a config file mistake: file and line)
           3  not found (unknown type, parent, vGPU or domain)
           4  no capacity (no free instance of the type on any eligible parent)
-          5  busy (the vGPU is used by a domain or held open by a process, or the host lock is held)
+          5  busy (a domain or process uses the vGPU, or the host lock is held)
           6  libvirt refused or is unreachable (libvirt's own message is kept)
-          7  an interrupted operation could not be recovered (the message names its journal file; fix the
-             cause, then run 'vgpuctl recover')
+          7  an interrupted operation could not be recovered (the message names
+             its journal file; fix the cause, then run 'vgpuctl recover')
           8  host error (sysfs missing or not writable, I/O error)
           9  an mdevctl callout script (/etc/mdevctl.d/scripts.d/callouts) refused the action; its message is shown
         """

@@ -23,7 +23,7 @@ public struct DefinitionStore: Sendable {
 
     public func write(_ definition: Definition) throws {
         do {
-            try os.replaceAtomically(path(of: definition), with: Self.encode(definition))
+            try os.replaceAtomically(path(of: definition), with: Self.encode(definition), directoryMode: paths.directoryMode)
         } catch {
             throw VGPUError(.host, "could not write the definition of vGPU \(definition.uuid): \(error)",
                             fix: "check that \(Paths.dirname(path(of: definition))) is writable (run as root)")

@@ -58,7 +58,7 @@ public struct VFRecords: Sendable {
     }
 
     public func record(_ uuid: DeviceUUID, forVF address: String) throws(OSError) {
-        try os.replaceAtomically(Paths.join(directory, address), with: uuid.text + "\n")
+        try os.replaceAtomically(Paths.join(directory, address), with: uuid.text + "\n", directoryMode: paths.directoryMode)
     }
 
     public func forget(vf address: String) throws(OSError) {

@@ -33,7 +33,8 @@ public struct Journal: Sendable {
     public func begin(_ plan: Plan, command: String) throws -> Record {
         let record = Record(id: LibUUID.random().text, pid: getpid(), started: Int(time(nil)), command: command, plan: plan)
         do {
-            try os.replaceAtomically(path(of: record.id), with: String(decoding: try JSONEncoder().encode(record), as: UTF8.self))
+            try os.replaceAtomically(path(of: record.id), with: String(decoding: try JSONEncoder().encode(record), as: UTF8.self),
+                                     directoryMode: paths.directoryMode)
         } catch let error as OSError {
             // Renamed but not made durable: nothing was done, so the record must not survive either.
             try? os.unlink(path(of: record.id))

@@ -26,7 +26,7 @@ public final class DaemonLock {
         let lockPath = path(paths)
         let descriptor: Int32?
         do {
-            try os.makeDirectories(paths.runDirectory)
+            try os.makeDirectories(paths.runDirectory, mode: paths.directoryMode)
             descriptor = try os.lock(lockPath, wait: false)
         } catch {
             throw VGPUError(.host, "could not take vgpud's lock: \(error)", fix: "run vgpud as root (the lock lives in \(paths.runDirectory))")

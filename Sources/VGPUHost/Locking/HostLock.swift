@@ -25,7 +25,7 @@ public final class HostLock {
         let deadline = monotonicNow() + wait
         var pause: UInt32 = 2_000
         do {
-            try os.makeDirectories(paths.runDirectory)
+            try os.makeDirectories(paths.runDirectory, mode: paths.directoryMode)
             while true {
                 if let descriptor = try os.lock(lockPath, wait: false) {
                     let lock = HostLock(os: os, descriptor: descriptor)

@@ -10,11 +10,12 @@ extension SystemCalls {
     /// Replaces `path` atomically: a temporary file in the same directory (`.<name>.vgpuctl-tmp`, hidden so that
     /// mdevctl's directory scan never reads it), written and fsynced, renamed over `path`, then the directory
     /// fsynced so the rename survives a crash. On any failure the temporary is removed: readers see the old file
-    /// or the new one, whole, never a torn one or a stray.
-    public func replaceAtomically(_ path: String, with contents: String, mode: mode_t = 0o644) throws(OSError) {
+    /// or the new one, whole, never a torn one or a stray. Missing directories are created with `directoryMode`.
+    public func replaceAtomically(_ path: String, with contents: String, mode: mode_t = 0o644,
+                                  directoryMode: (String) -> mode_t = { _ in 0o755 }) throws(OSError) {
         let directory = Paths.dirname(path)
         let temporary = Paths.join(directory, "." + Paths.basename(path) + AtomicFile.temporarySuffix)
-        try makeDirectories(directory)
+        try makeDirectories(directory, mode: directoryMode)
         if exists(temporary) { try unlink(temporary) }
         do {
             try createFile(temporary, contents, mode: mode)

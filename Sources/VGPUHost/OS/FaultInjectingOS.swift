@@ -72,7 +72,7 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
         try enter(.createFile, path)
         try base.createFile(path, contents, mode: mode)
     }
-    public func mkdir(_ path: String) throws(OSError) { try enter(.mkdir, path); try base.mkdir(path) }
+    public func mkdir(_ path: String, mode: mode_t) throws(OSError) { try enter(.mkdir, path); try base.mkdir(path, mode: mode) }
     public func rename(_ from: String, _ to: String) throws(OSError) { try enter(.rename, to); try base.rename(from, to) }
     public func unlink(_ path: String) throws(OSError) { try enter(.unlink, path); try base.unlink(path) }
     public func fsync(_ path: String) throws(OSError) { try enter(.fsync, path); try base.fsync(path) }

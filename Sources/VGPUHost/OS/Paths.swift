@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Every path vgpuctl uses, derived from one root (as mdevctl's environment does), so each test builds its own
 /// host tree. `sysfs` may be moved on its own (`--sysfs-root`), because fixture sysfs trees are often shared.
 public struct HostPaths: Equatable, Sendable {
@@ -21,6 +27,16 @@ public struct HostPaths: Equatable, Sendable {
     /// State that survives reboots: the journal, vendor-specific VFIO definitions.
     public var stateDirectory: String { Paths.join(root, "var/lib/vgpuctl") }
     public var proc: String { Paths.join(root, "proc") }
+
+    /// The mode of a directory vgpuctl creates at `path`: 0700 for the run and state directories and everything
+    /// below them (the journal, the lock holder and the VF records name which domains hold which devices, which
+    /// is no other user's business), 0755 elsewhere (mdevctl's `/etc/mdevctl.d`, and any parent on the way).
+    public func directoryMode(_ path: String) -> mode_t {
+        for base in [runDirectory, stateDirectory] where path == base || path.hasPrefix(base.hasSuffix("/") ? base : base + "/") {
+            return 0o700
+        }
+        return 0o755
+    }
 }
 
 public enum Paths {

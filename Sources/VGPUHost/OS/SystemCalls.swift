@@ -49,7 +49,8 @@ public protocol SystemCalls: Sendable {
     func write(_ path: String, _ contents: String) throws(OSError)
     /// Creates `path` exclusively (O_EXCL), writes `contents` and fsyncs it: the first half of an atomic replace.
     func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError)
-    func mkdir(_ path: String) throws(OSError)
+    /// Creates one directory with `mode` (less the umask).
+    func mkdir(_ path: String, mode: mode_t) throws(OSError)
     func rename(_ from: String, _ to: String) throws(OSError)
     func unlink(_ path: String) throws(OSError)
     /// fsync of a file or a directory (a directory fsync makes a rename durable).
@@ -139,12 +140,13 @@ extension SystemCalls {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// Creates every missing directory on the way to `path`.
-    public func makeDirectories(_ path: String) throws(OSError) {
+    /// Creates every missing directory on the way to `path`, each with the mode `mode` gives for it (callers
+    /// under the run and state directories pass `HostPaths.directoryMode`, which makes those 0700).
+    public func makeDirectories(_ path: String, mode: (String) -> mode_t = { _ in 0o755 }) throws(OSError) {
         if isDirectory(path) { return }
         let parent = Paths.dirname(path)
-        if parent != path { try makeDirectories(parent) }
-        do { try mkdir(path) } catch where error.errno == EEXIST {}
+        if parent != path { try makeDirectories(parent, mode: mode) }
+        do { try mkdir(path, mode: mode(path)) } catch where error.errno == EEXIST {}
     }
 }
 
@@ -213,8 +215,8 @@ public struct LiveSystemCalls: SystemCalls {
         guard Glibc.fsync(fd) == 0 else { throw OSError(.fsync, path, errno: errno) }
     }
 
-    public func mkdir(_ path: String) throws(OSError) {
-        guard Glibc.mkdir(path, 0o755) == 0 else { throw OSError(.mkdir, path, errno: errno) }
+    public func mkdir(_ path: String, mode: mode_t) throws(OSError) {
+        guard Glibc.mkdir(path, mode) == 0 else { throw OSError(.mkdir, path, errno: errno) }
     }
 
     public func rename(_ from: String, _ to: String) throws(OSError) {

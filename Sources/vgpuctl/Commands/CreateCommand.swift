@@ -8,12 +8,13 @@ struct CreateCommand: ParsableCommand {
         commandName: "create",
         abstract: "Create vGPUs of a type where the placement policy puts them; with --vm, attach them to a domain.",
         discussion: """
-            Without --parent, the placer picks the parent (see 'vgpuctl plan', which shows the same choice without
-            acting). Prints each new vGPU's UUID. With --persist each vGPU also gets a definition (mdevctl's format),
-            so it comes back after a reboot. With --vm the vGPUs are attached to the domain's definition and, if the
-            domain runs, to the running domain (--config or --live narrow that); placement prefers GPUs on the NUMA
+            Without --parent, the placer picks the parent (see 'vgpuctl plan', which shows the same choice without \
+            acting). Prints each new vGPU's UUID. With --persist each vGPU also gets a definition (mdevctl's format), \
+            so it comes back after a reboot. With --vm the vGPUs are attached to the domain's definition and, if the \
+            domain runs, to the running domain (--config or --live narrow that); placement prefers GPUs on the NUMA \
             node the domain is pinned to (its <numatune> memory node, or the node of the CPUs its vCPUs are pinned to).
-            It is one transaction: if any step fails, everything already done is undone; if the process dies,
+
+            It is one transaction: if any step fails, everything already done is undone; if the process dies, \
             the next vgpuctl command (or 'vgpuctl recover') undoes it. Nothing is written unless every check passes.
 
             EXAMPLES:

@@ -7,18 +7,21 @@ struct DefineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "define",
         abstract: "Define a vGPU persistently (mdevctl's format) without creating it; 'vgpuctl start' creates it.",
+        usage: "vgpuctl define --type <type> [--parent <parent>] [<options>]",
         discussion: """
-            mdev definitions go to /etc/mdevctl.d/<parent>/<uuid>, so 'mdevctl list -d' shows them and mdevctl can
-            start them; vendor-specific VFIO definitions go to /var/lib/vgpuctl/definitions/<vf>/<uuid>. With
-            --auto (the default) the vGPU is created whenever its parent appears (at boot). Given the UUID of a vGPU
-            that exists, define makes that vGPU persistent. Prints the UUID. Each --attr NAME=VALUE is written,
-            in the order given, to the file NAME (a path relative to the device's sysfs directory) whenever the
+            mdev definitions go to /etc/mdevctl.d/<parent>/<uuid>, so 'mdevctl list -d' shows them and mdevctl can \
+            start them; vendor-specific VFIO definitions go to /var/lib/vgpuctl/definitions/<vf>/<uuid>. With \
+            --auto (the default) the vGPU is created whenever its parent appears (at boot). Given the UUID of a vGPU \
+            that exists, define makes that vGPU persistent. Prints the UUID. Each --attr NAME=VALUE is written, \
+            in the order given, to the file NAME (a path relative to the device's sysfs directory) whenever the \
             vGPU is started; if the driver refuses one, the start fails and the vGPU is removed again.
 
             EXAMPLES:
               vgpuctl define --type mtty-2 --parent mtty
-              vgpuctl define --type nvidia-222 --parent 0000:3b:00.0 --attr nvidia/vgpu_params=enable_uvm=1
-              vgpuctl define --type nvidia-1414 --manual --uuid 0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50
+              vgpuctl define --type nvidia-222 --parent 0000:3b:00.0 \\
+                --attr nvidia/vgpu_params=enable_uvm=1
+              vgpuctl define --type nvidia-1414 --manual \\
+                --uuid 0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50
             """)
 
     @OptionGroup var host: HostOptions
@@ -86,7 +89,8 @@ extension DefinitionAction {
 
 struct UndefineCommand: DefinitionAction {
     static let configuration = CommandConfiguration(
-        commandName: "undefine", abstract: "Delete a vGPU's definition; a running vGPU keeps running.")
+        commandName: "undefine", abstract: "Delete a vGPU's definition; a running vGPU keeps running.",
+        usage: "vgpuctl undefine <uuid> [<options>]")
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
     @Argument(help: "The vGPU's UUID.") var uuid: String
@@ -101,9 +105,10 @@ struct UndefineCommand: DefinitionAction {
 struct StartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start", abstract: "Create the vGPU a definition describes (vgpuctl's or mdevctl's); --auto: every auto one.",
+        usage: "vgpuctl start (<uuid> | --auto) [<options>]",
         discussion: """
-            --auto starts every definition with start=auto that is not running: what systemd/vgpuctl-autostart.service
-            runs at boot (mdevctl's udev rule starts mdev definitions too; vendor-specific VFIO ones only vgpuctl
+            --auto starts every definition with start=auto that is not running: what vgpuctl-autostart.service \
+            runs at boot (mdevctl's udev rule starts mdev definitions too; vendor-specific VFIO ones only vgpuctl \
             knows). Each is started on its own; the exit status is non-zero if any could not be (each is named).
             Once the vGPU exists, the definition's attributes are written in order; if one fails, the vGPU is removed
             again and the error names the attribute, the value and the kernel's reason. mdevctl's callout scripts
@@ -145,7 +150,8 @@ struct StartCommand: ParsableCommand {
 
 struct StopCommand: DefinitionAction {
     static let configuration = CommandConfiguration(
-        commandName: "stop", abstract: "Remove a defined vGPU and keep its definition (refused while a domain uses it).")
+        commandName: "stop", abstract: "Remove a defined vGPU and keep its definition (refused while a domain uses it).",
+        usage: "vgpuctl stop <uuid> [<options>]")
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
     @Argument(help: "The vGPU's UUID.") var uuid: String
@@ -156,9 +162,10 @@ struct RecoverCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recover",
         abstract: "Complete or undo operations a crash interrupted (every state-changing command does this first).",
+        usage: "vgpuctl recover [<options>]",
         discussion: """
-            Each multi-step operation is recorded in /var/lib/vgpuctl/journal before it starts. An interrupted
-            create (with --persist or --vm) or attach is undone; an interrupted destroy, detach or remove is
+            Each multi-step operation is recorded in /var/lib/vgpuctl/journal before it starts. An interrupted \
+            create (with --persist or --vm) or attach is undone; an interrupted destroy, detach or remove is \
             finished. Prints what it did; exit 7 if an operation could not be recovered (the message says why).
             """)
     @OptionGroup var host: HostOptions

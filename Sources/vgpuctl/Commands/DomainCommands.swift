@@ -5,7 +5,8 @@ import VGPUApp
 
 struct AttachCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "attach", abstract: "Attach an existing vGPU to a libvirt domain (definition, and running domain if it runs).")
+        commandName: "attach", abstract: "Attach an existing vGPU to a libvirt domain (definition, and running domain if it runs).",
+        usage: "vgpuctl attach <uuid> --vm <vm> [--config | --live] [<options>]")
 
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
@@ -31,6 +32,7 @@ struct DetachCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detach",
         abstract: "Detach a vGPU from its domain (running domain first, then the definition); the vGPU is kept.",
+        usage: "vgpuctl detach <uuid> [--detach-timeout <seconds>] [<options>]",
         discussion: "A live detach completes only when the guest answers the ACPI unplug request. If it has not after --detach-timeout seconds, nothing is changed and the command fails (exit 5).")
 
     @OptionGroup var host: HostOptions
@@ -52,10 +54,11 @@ struct DetachCommand: ParsableCommand {
 struct DestroyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "destroy", abstract: "Detach and remove every vGPU of a domain, and their definitions.",
+        usage: "vgpuctl destroy --vm <vm> [<options>]",
         discussion: """
-            A vGPU that another domain's definition also names is only detached from this domain and kept (with
-            its definition) for the other one; the output says so. A domain that references no vGPU is left as it
-            is ("nothing to destroy", exit 0). If interrupted, the next vgpuctl command (or 'vgpuctl recover')
+            A vGPU that another domain's definition also names is only detached from this domain and kept (with \
+            its definition) for the other one; the output says so. A domain that references no vGPU is left as it \
+            is ("nothing to destroy", exit 0). If interrupted, the next vgpuctl command (or 'vgpuctl recover') \
             finishes it.
             """)
 
@@ -81,7 +84,8 @@ struct DestroyCommand: ParsableCommand {
 
 struct XMLCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "xml", abstract: "Print the libvirt <hostdev> XML of a vGPU (from xml-templates/).")
+        commandName: "xml", abstract: "Print the libvirt <hostdev> XML of a vGPU (from xml-templates/).",
+        usage: "vgpuctl xml <uuid> [--nodedev] [<options>]")
 
     @OptionGroup var host: HostOptions
     @Argument(help: "The vGPU's UUID.") var uuid: String

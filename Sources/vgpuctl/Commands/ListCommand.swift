@@ -6,11 +6,12 @@ import VGPUHost
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List the vGPUs that exist now and the domain using each; with --defined, the definitions.",
+        usage: "vgpuctl list [--defined] [--json] [<options>]",
         discussion: """
-            The DOMAIN column lists every domain whose definition or running state names the vGPU (several,
-            comma-separated, when shut-off domains share one). It needs libvirt; without it (--no-libvirt, or
-            libvirtd down) it shows '-'. --defined lists persistent definitions (mdevctl's and vgpuctl's) and
-            whether each vGPU runs now; with --json each has "attrs" as mdevctl's --dumpjson shows them, with -v
+            The DOMAIN column lists every domain whose definition or running state names the vGPU (several, \
+            comma-separated, when shut-off domains share one). It needs libvirt; without it (--no-libvirt, or \
+            libvirtd down) it shows '-'. --defined lists persistent definitions (mdevctl's and vgpuctl's) and \
+            whether each vGPU runs now; with --json each has "attrs" as mdevctl's --dumpjson shows them, with -v \
             the table lists them numbered.
             """)
 

@@ -8,7 +8,7 @@ struct NodedevsCommand: ParsableCommand {
         commandName: "nodedevs",
         abstract: "List libvirt's node devices for vGPUs (capability mdev) and their parents (mdev_types).",
         discussion: """
-            What libvirt's node device driver sees, through its API: a cross-check of 'vgpuctl list', and the names
+            What libvirt's node device driver sees, through its API: a cross-check of 'vgpuctl list', and the names \
             libvirt-based tools use (mdev_<uuid>_<parent>). Inactive mdevs are definitions libvirt read from mdevctl.
             """)
 

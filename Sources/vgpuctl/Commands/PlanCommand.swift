@@ -7,10 +7,11 @@ struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Show where vGPUs would land, and why, without changing anything.",
+        usage: "vgpuctl plan --type <type> [--count <n>] [--group <g>] [<options>]",
         discussion: """
-            Uses the same placer as 'create': GPU groups, policies, reserved types and per-GPU homogeneity from
-            /etc/vgpuctl/vgpuctl.conf (see README.md). The unit of placement is the physical GPU: the VFs of one
-            SR-IOV GPU count as one. Refuses (non-zero exit, with reasons) when the vGPUs would not all fit.
+            Uses the same placer as 'create': GPU groups, policies, reserved types and per-GPU homogeneity from \
+            /etc/vgpuctl/vgpuctl.conf (see README.md). The unit of placement is the physical GPU: the VFs of one \
+            SR-IOV GPU count as one. Refuses (non-zero exit, with reasons) when the vGPUs would not all fit. \
             Read-only: never waits for the host lock.
 
             EXAMPLES:

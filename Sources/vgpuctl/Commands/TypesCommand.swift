@@ -6,6 +6,7 @@ struct TypesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "types",
         abstract: "List the vGPU types each parent offers, with free instances.",
+        usage: "vgpuctl types [--parent <parent>] [--json] [<options>]",
         discussion: "Parents are mdev parents and vendor-specific VFIO VFs; GPU is the physical GPU (an SR-IOV VF's PF)."
     )
 
