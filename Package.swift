@@ -13,15 +13,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // C libraries, linked directly through pkg-config.
-        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        // libvirt's headers only (libvirt-dev): types and constants. libvirt itself is not linked; it is loaded
+        // with dlopen when a command first needs it (Sources/VGPUHost/Libvirt/LibvirtAPI.swift), so commands that
+        // do not talk to libvirt do not pay for loading it and its ~55 dependencies. No pkgConfig here on purpose:
+        // SwiftPM would add pkg-config's `-lvirt` to the link.
+        .systemLibrary(name: "CLibvirt"),
+        // C libraries, linked directly through pkg-config (libuuid has no dependencies of its own). CUdev is linked
+        // by no target now: nothing used it, yet every process loaded libudev; a future udev adapter depends on it.
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CLibUUID", pkgConfig: "uuid", providers: [.apt(["uuid-dev"])]),
 
         // Pure: models, validation, placement, plans, XML generation. No file, process or library I/O.
         .target(name: "VGPUCore"),
         // Adapters: sysfs, libvirt, udev, libuuid, definitions, journal, lock. The OS is touched in OS/.
-        .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CUdev", "CLibUUID"]),
+        .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CLibUUID"]),
         // The application layer: the use cases every front end (CLI, hook, reconcile, vgpud) calls.
         .target(name: "VGPUApp", dependencies: ["VGPUCore", "VGPUHost"]),
         // Builds sysfs trees that mirror real hosts, for tests and the benchmark generator.

@@ -1,10 +1,12 @@
 import ArgumentParser
+import VGPUApp
 import VGPUCore
 
 struct VGPUCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vgpuctl",
         abstract: "Manage mediated-device vGPUs (NVIDIA vGPU, Intel GVT-g, any mdev driver) on KVM/libvirt hosts.",
+        // `--version` itself is answered in main.swift (`--version --verbose` adds the libvirt library's version).
         discussion: """
             vgpuctl reads both vGPU layouts a host can have: mdev parents under /sys/class/mdev_bus and NVIDIA's \
             vendor-specific VFIO VFs (/sys/bus/pci/devices/<VF>/nvidia). Both look the same here: a type id \
@@ -19,6 +21,7 @@ struct VGPUCtl: ParsableCommand {
               vgpuctl destroy --vm web01                    detach and remove all of web01's vGPUs
               vgpuctl plan --type mdpy-vga --count 4 --policy spread   where 4 would land, changing nothing
               vgpuctl create --type mtty-2 --persist        create and define (mdevctl's format), back after reboot
+              vgpuctl --version --verbose                   the version, and the libvirt library's (loads libvirt)
 
             CONCURRENCY AND CRASHES:
               State-changing commands take one host lock (/run/vgpuctl/lock; --wait SECONDS, default 60) and
@@ -34,6 +37,7 @@ struct VGPUCtl: ParsableCommand {
 
             \(VGPUError.exitCodeHelp)
             """,
+        version: "vgpuctl \(VGPUVersion.string)",
         subcommands: [TypesCommand.self, ListCommand.self, PlanCommand.self, CreateCommand.self, RemoveCommand.self,
                       DefineCommand.self, UndefineCommand.self, StartCommand.self, StopCommand.self,
                       AttachCommand.self, DetachCommand.self, DestroyCommand.self, XMLCommand.self, NodedevsCommand.self, RecoverCommand.self]
