@@ -60,6 +60,9 @@ public struct LibvirtAPI: @unchecked Sendable {
     public let virNodeDeviceGetXMLDesc: (@convention(c) (virNodeDevicePtr?, UInt32) -> UnsafeMutablePointer<CChar>?)! = symbol("virNodeDeviceGetXMLDesc")
     public let virNodeDeviceIsActive: (@convention(c) (virNodeDevicePtr?) -> Int32)! = symbol("virNodeDeviceIsActive")
 
+    /// How the error for a missing library begins: callers that can go on without libvirt recognise it by this.
+    public static let notLoadedPrefix = "could not load the libvirt library"
+
     /// The soname vgpuctl loads (the runtime package's file, so `libvirt-dev` is not needed to run vgpuctl).
     public static let library = "libvirt.so.0"
 
@@ -70,7 +73,7 @@ public struct LibvirtAPI: @unchecked Sendable {
         // RTLD_NOW: a libvirt whose own dependencies are broken fails here, with the loader's message, not mid-call.
         guard let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
-            return .failure(VGPUError(.libvirt, "could not load the libvirt library (\(library)): \(reason)",
+            return .failure(VGPUError(.libvirt, "\(notLoadedPrefix) (\(library)): \(reason)",
                                       fix: "install libvirt's client library (apt-get install libvirt0), or use a command that does not need libvirt"))
         }
         resolving = Resolution(handle: handle)
