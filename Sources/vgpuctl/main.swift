@@ -6,10 +6,10 @@ import VGPUApp
 import VGPUCore
 import VGPUHost
 
-/// `vgpuctl --version`: the version; with `--verbose` (either order) also the libvirt library's version, the only
-/// case that loads libvirt. Answered before ArgumentParser parses, like `--help` it needs no host; ArgumentParser
-/// lists the flag in `--help` because the configuration names the version.
-/// nil: not asked; else whether `--verbose` came with it.
+/// `vgpuctl --version` prints the version; `--version --verbose` (either order) also the libvirt library's version,
+/// which loads libvirt. Answered before ArgumentParser parses: it needs no host, and skipping ArgumentParser's
+/// reflection makes it the cheapest command. ArgumentParser lists the flag in `--help` (the configuration names
+/// the version). Returns nil when not asked, else whether `--verbose` came with it.
 func versionRequested() -> Bool? {
     switch Array(CommandLine.arguments.dropFirst()) {
     case ["--version"]: return false
