@@ -20,13 +20,14 @@ median_ms() {
 }
 
 # paired RUNS LABEL CMD... ::: LABEL CMD... : the commands in turn, RUNS times each; prints a table with each one's
-# median wall and CPU time, peak RSS, and its wall time as a ratio to (and difference from) the first command.
+# median wall and CPU time, peak RSS, its wall time as a ratio to (and difference from) the first command's, and
+# its CPU time's difference (CPU time is the steadier number on a busy machine).
 paired() {
   "$work/paired" "$@" | awk -F'\t' '
-    NR == 1 { yard = $2; name = $1 }
-    { rows[NR] = sprintf("%-34s %9.2f %9.2f %11d %8.2fx %+9.2f", $1, $2, $3, $4, $2 / yard, $2 - yard) }
+    NR == 1 { yard = $2; yardcpu = $3 }
+    { rows[NR] = sprintf("%-38s %8.2f %8.2f %9d %8.2fx %+8.2f %+8.2f", $1, $2, $3, $4, $2 / yard, $2 - yard, $3 - yardcpu) }
     END {
-      printf "%-34s %9s %9s %11s %9s %9s\n", "command (yardstick: first row)", "wall ms", "cpu ms", "peak KiB", "wall/1st", "wall-1st"
+      printf "%-38s %8s %8s %9s %9s %8s %8s\n", "command (yardstick: first row)", "wall ms", "cpu ms", "peak KiB", "wall/1st", "wall-1st", "cpu-1st"
       for (i = 1; i <= NR; i++) print rows[i]
     }'
 }
