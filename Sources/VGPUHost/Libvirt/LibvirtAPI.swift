@@ -70,8 +70,10 @@ public struct LibvirtAPI: @unchecked Sendable {
     public static func load() throws(VGPUError) -> LibvirtAPI { try loaded.get() }
 
     private static let loaded: Result<LibvirtAPI, VGPUError> = {
-        // RTLD_NOW: a libvirt whose own dependencies are broken fails here, with the loader's message, not mid-call.
-        guard let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL) else {
+        // RTLD_LAZY: libvirt itself is linked BIND_NOW (its symbols bind here either way), but many of its ~55
+        // dependencies are not, and binding all of theirs up front cost 18% more instructions (41M against 34M)
+        // for functions vgpuctl never reaches. A missing library still fails here; a missing symbol of ours, below.
+        guard let handle = dlopen(library, RTLD_LAZY | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             return .failure(VGPUError(.libvirt, "\(notLoadedPrefix) (\(library)): \(reason)",
                                       fix: "install libvirt's client library (apt-get install libvirt0), or use a command that does not need libvirt"))
