@@ -8,8 +8,13 @@ out=${VMTIER_OUT:-$here/out}
 scenarios=${*:-$(cd "$here/scenarios" && ls *.sh | grep -v -e '^lib.sh$' -e '^bench-' | sed 's/\.sh$//' | tr '\n' ' ')}
 
 "$here/build.sh"
-(cd "$repo" && swift build -q --product vgpuctl && swift build -q --product vgpu-fixture)
-bin=$(cd "$repo" && swift build --show-bin-path)
+# VMTIER_RELEASE=1: run the release build as the Debian package makes it (static Swift runtime) instead of the
+# debug build; the default when only bench-* scenarios run, since they measure what users run.
+release=${VMTIER_RELEASE:-}
+if [ -z "$release" ]; then release=1; for s in $scenarios; do [[ $s == bench-* ]] || release=0; done; fi
+build=(); [ "$release" = 1 ] && build=(-c release --static-swift-stdlib)
+(cd "$repo" && swift build -q "${build[@]}" --product vgpuctl && swift build -q "${build[@]}" --product vgpu-fixture)
+bin=$(cd "$repo" && swift build "${build[@]}" --show-bin-path)
 
 results=$(mktemp -d "${TMPDIR:-/tmp}/vmtier-results.XXXXXX")
 trap 'rm -rf "$results"' EXIT
