@@ -13,8 +13,11 @@ scenarios=${*:-$(cd "$here/scenarios" && ls *.sh | grep -v -e '^lib.sh$' -e '^be
 release=${VMTIER_RELEASE:-}
 if [ -z "$release" ]; then release=1; for s in $scenarios; do [[ $s == bench-* ]] || release=0; done; fi
 build=(); [ "$release" = 1 ] && build=(-c release --static-swift-stdlib)
-(cd "$repo" && swift build -q "${build[@]}" --product vgpuctl && swift build -q "${build[@]}" --product vgpu-fixture)
-bin=$(cd "$repo" && swift build "${build[@]}" --show-bin-path)
+# VMTIER_BIN=DIR: run the vgpuctl and vgpu-fixture in DIR instead (e.g. an older build, for before/after benchmarks).
+if [ -n "${VMTIER_BIN:-}" ]; then bin=$VMTIER_BIN; else
+  (cd "$repo" && swift build -q "${build[@]}" --product vgpuctl && swift build -q "${build[@]}" --product vgpu-fixture)
+  bin=$(cd "$repo" && swift build "${build[@]}" --show-bin-path)
+fi
 
 results=$(mktemp -d "${TMPDIR:-/tmp}/vmtier-results.XXXXXX")
 trap 'rm -rf "$results"' EXIT
