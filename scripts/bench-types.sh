@@ -30,7 +30,7 @@ if command -v mdevctl >/dev/null && unshare -m true 2>/dev/null; then
               ::: "serial C floor" "$work/floor" /sys)
     [ -z "$baseline" ] || commands+=(::: "baseline types --json" "$baseline" types --json)
     paired "$runs" "${commands[@]}"
-    echo "parents: mdevctl $(mdevctl types --dumpjson | jq length), vgpuctl $("$bin/vgpuctl" types --json | jq length)"'
+    echo "parents: mdevctl $(mdevctl types --dumpjson | jq '"'"'.[0] | length'"'"'), vgpuctl $("$bin/vgpuctl" types --json | jq length)"'
 else
   echo "mdevctl comparison skipped: needs mdevctl and unshare -m"
 fi
