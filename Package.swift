@@ -20,15 +20,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
-        // C libraries, linked directly through pkg-config.
-        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        // libvirt's headers only (libvirt-dev): types and constants. libvirt itself is not linked; it is loaded
+        // with dlopen when a command first needs it (Sources/VGPUHost/Libvirt/LibvirtAPI.swift), so commands that
+        // do not talk to libvirt do not pay for loading it and its ~55 dependencies. No pkgConfig here on purpose:
+        // SwiftPM would add pkg-config's `-lvirt` to the link.
+        .systemLibrary(name: "CLibvirt"),
+        // C libraries, linked directly through pkg-config (libuuid has no dependencies of its own). libudev is linked
+        // only into vgpud (through VGPUUdev), so vgpuctl and its hook do not load it.
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CLibUUID", pkgConfig: "uuid", providers: [.apt(["uuid-dev"])]),
 
         // Pure: models, validation, placement, plans, XML generation. No file, process or library I/O.
         .target(name: "VGPUCore"),
         // Adapters: sysfs, libvirt, udev, libuuid, definitions, journal, lock. The OS is touched in OS/.
-        .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CUdev", "CLibUUID"]),
+        .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CLibUUID"]),
+        // The udev adapter (libudev monitor and its scripted fake): vgpud's only, kept apart from VGPUHost.
+        .target(name: "VGPUUdev", dependencies: ["VGPUCore", "VGPUHost", "CUdev"]),
         // The application layer: the use cases every front end (CLI, hook, reconcile, vgpud) calls.
         .target(name: "VGPUApp", dependencies: ["VGPUCore", "VGPUHost"]),
         // Builds sysfs trees that mirror real hosts, for tests and the benchmark generator.
@@ -41,14 +48,14 @@ let package = Package(
         // The daemon's front-end logic (udev watcher, VF enabler, periodic reconcile, metrics), kept out of the
         // executable so tests reach it; the executable adds the HTTP endpoint and the command line.
         .target(name: "VGPUDaemon", dependencies: [
-            "VGPUCore", "VGPUHost", "VGPUApp",
+            "VGPUCore", "VGPUHost", "VGPUApp", "VGPUUdev",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "vgpud", dependencies: [
-            "VGPUCore", "VGPUHost", "VGPUApp", "VGPUDaemon",
+            "VGPUCore", "VGPUHost", "VGPUApp", "VGPUDaemon", "VGPUUdev",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -62,9 +69,12 @@ let package = Package(
         ]),
 
         .testTarget(name: "VGPUCoreTests", dependencies: ["VGPUCore"]),
-        .testTarget(name: "VGPUHostTests", dependencies: ["VGPUCore", "VGPUHost", "VGPUFixtures", "VGPUApp"]),
+        // The tests link libvirt (the product does not): LibvirtAPITests checks the dlsym table against the C
+        // declarations at compile time.
+        .testTarget(name: "VGPUHostTests", dependencies: ["VGPUCore", "VGPUHost", "VGPUFixtures", "VGPUApp", "CLibvirt"],
+                    linkerSettings: [.linkedLibrary("virt")]),
         .testTarget(name: "VGPUDaemonTests", dependencies: [
-            "VGPUCore", "VGPUHost", "VGPUApp", "VGPUDaemon", "VGPUFixtures",
+            "VGPUCore", "VGPUHost", "VGPUApp", "VGPUDaemon", "VGPUUdev", "VGPUFixtures",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ]

@@ -19,9 +19,10 @@ debian=$repo/packaging/debian
 log() { echo "package: $*"; }
 die() { echo "package: error: $*" >&2; exit 1; }
 
-# The version: one file, VERSION; the binary must print the same string (checked below).
-version=$(tr -d ' \t\n' < VERSION)
-[[ $version =~ ^[0-9][0-9A-Za-z.+~]*$ ]] || die "VERSION holds '$version', not a Debian version"
+# The version: the constant in Sources/VGPUApp/Version/Version.swift (scripts/version.sh reads it); the binary
+# must print the same string (checked below).
+version=$(scripts/version.sh --check)
+[[ $version =~ ^[0-9][0-9A-Za-z.+~]*$ ]] || die "Version.swift holds '$version', not a Debian version"
 
 # Which products ship, and where (packaging/executables). An executable product missing from that file stops the
 # build: shipping or not shipping a new binary is decided there.
@@ -75,13 +76,9 @@ for product in "${shipped[@]}"; do
   if ldd "$file" | grep -E '/opt/swift|not found'; then die "$product resolves a library outside Debian's"; fi
 done
 
-# The version the binary prints must be VERSION's (once vgpuctl has --version: added on another branch).
-if "$bin/vgpuctl" --help 2>&1 | grep -q -- '--version'; then
-  printed=$("$bin/vgpuctl" --version)
-  [ "$printed" = "$version" ] || die "vgpuctl --version prints '$printed', VERSION says '$version'"
-else
-  log "vgpuctl has no --version yet: the version comes from VERSION alone"
-fi
+# The version the binary prints must be the package's.
+printed=$("$bin/vgpuctl" --version)
+[ "$printed" = "vgpuctl $version" ] || die "vgpuctl --version prints '$printed', the package is $version"
 
 # 3. The staged tree: exactly what the package installs.
 stage=$(mktemp -d "${TMPDIR:-/tmp}/vgpuctl-deb.XXXXXX")

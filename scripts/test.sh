@@ -29,7 +29,7 @@ if [ $package = 1 ]; then
   echo "== package tier (the .deb in a minimal Debian 12 root)"
   if "$repo/scripts/test-package.sh" 2>&1 | tee /tmp/vgpuctl-package-tier.log; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
   # The VM tier installs the package this tier built and checked, rather than building it again.
-  deb=$repo/.build/deb/vgpuctl_$(tr -d ' \t\n' < "$repo/VERSION")_amd64.deb
+  deb=$repo/.build/deb/vgpuctl_$("$repo/scripts/version.sh")_amd64.deb
   [ -s "$deb" ] && export VMTIER_DEB=$deb
 fi
 if [ $vm = 1 ]; then

@@ -22,15 +22,23 @@ case "$from" in
     deb=${VMTIER_DEB:-}
     if [ -z "$deb" ]; then
       "$repo/scripts/package.sh" | tail -1
-      deb=$repo/.build/deb/vgpuctl_$(tr -d ' \t\n' < "$repo/VERSION")_amd64.deb
+      deb=$repo/.build/deb/vgpuctl_$("$repo/scripts/version.sh")_amd64.deb
     fi
     [ -s "$deb" ] || { echo "vmtier: no package at $deb" >&2; exit 1; }
     deb=$(readlink -f "$deb")
     bin=/usr/bin
     echo "vmtier: scenarios run the package $(basename "$deb"), installed in the VM" ;;
   build)
-    (cd "$repo" && swift build -q --product vgpuctl && swift build -q --product vgpu-fixture && swift build -q --product vgpud)
-    bin=$(cd "$repo" && swift build --show-bin-path)
+    # VMTIER_RELEASE=1: the release build as the package makes it (static Swift runtime) instead of the debug build;
+    # the default when only bench-* scenarios run, since they measure what users run.
+    release=${VMTIER_RELEASE:-}
+    if [ -z "$release" ]; then release=1; for s in $scenarios; do [[ $s == bench-* ]] || release=0; done; fi
+    build=(); [ "$release" = 1 ] && build=(-c release --static-swift-stdlib)
+    # VMTIER_BIN=DIR: run the binaries in DIR instead (e.g. an older build, for before/after benchmarks).
+    if [ -n "${VMTIER_BIN:-}" ]; then bin=$VMTIER_BIN; else
+      for product in vgpuctl vgpu-fixture vgpud; do (cd "$repo" && swift build -q "${build[@]}" --product "$product"); done
+      bin=$(cd "$repo" && swift build "${build[@]}" --show-bin-path)
+    fi
     echo "vmtier: scenarios run the build in $bin" ;;
   *) echo "vmtier: VMTIER_FROM is package or build, not '$from'" >&2; exit 2 ;;
 esac

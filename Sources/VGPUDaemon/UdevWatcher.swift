@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import VGPUCore
 import VGPUHost
+import VGPUUdev
 
 /// Watches udev: when a parent appears it starts that parent's `auto` vGPUs (through `AutoStarter`: bounded
 /// exponential backoff), and every event that concerns vGPUs asks for fresh metrics. The blocking libudev reads

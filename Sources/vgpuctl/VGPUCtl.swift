@@ -1,10 +1,12 @@
 import ArgumentParser
+import VGPUApp
 import VGPUCore
 
 struct VGPUCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vgpuctl",
         abstract: "Manage mediated-device vGPUs (NVIDIA vGPU, Intel GVT-g, any mdev driver) on KVM/libvirt hosts.",
+        // `--version` itself is answered in main.swift (`--version --verbose` adds the libvirt library's version).
         discussion: """
             vgpuctl reads both vGPU layouts a host can have: mdev parents under /sys/class/mdev_bus and NVIDIA's \
             vendor-specific VFIO VFs (/sys/bus/pci/devices/<VF>/nvidia). Both look the same here: a type id \
@@ -24,6 +26,7 @@ struct VGPUCtl: ParsableCommand {
                                                   create and define: back after reboot
               vgpuctl modify UUID --addattr nvidia/vgpu_params \\
                 --value enable_uvm=1              an attribute written at every start
+              vgpuctl --version --verbose         the version, and libvirt's (loads it)
 
             CONCURRENCY AND CRASHES:
             State-changing commands take one host lock (/run/vgpuctl/lock; --wait SECONDS, default 60) and \
@@ -40,6 +43,7 @@ struct VGPUCtl: ParsableCommand {
 
             \(VGPUError.exitCodeHelp)
             """,
+        version: "vgpuctl \(VGPUVersion.string)",
         subcommands: [TypesCommand.self, ListCommand.self, PlanCommand.self, CreateCommand.self, RemoveCommand.self,
                       DefineCommand.self, UndefineCommand.self, ModifyCommand.self, StartCommand.self, StopCommand.self,
                       AttachCommand.self, DetachCommand.self, DestroyCommand.self, XMLCommand.self, NodedevsCommand.self, RecoverCommand.self,

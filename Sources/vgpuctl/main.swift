@@ -6,8 +6,34 @@ import VGPUApp
 import VGPUCore
 import VGPUHost
 
+/// `vgpuctl --version` prints the version; `--version --verbose` (either order) also the libvirt library's version,
+/// which loads libvirt. Answered before ArgumentParser parses: it needs no host, and skipping ArgumentParser's
+/// reflection makes it the cheapest command. ArgumentParser lists the flag in `--help` (the configuration names
+/// the version). Returns nil when not asked, else whether `--verbose` came with it.
+func versionRequested() -> Bool? {
+    switch Array(CommandLine.arguments.dropFirst()) {
+    case ["--version"]: return false
+    case ["--version", "--verbose"], ["--verbose", "--version"]: return true
+    default: return nil
+    }
+}
+
+func printVersion(verbose: Bool) -> Never {
+    Console.out("vgpuctl \(VGPUVersion.string)\n")
+    guard verbose else { exit(0) }
+    do {
+        let version = try LibvirtAPI.load().libraryVersion()
+        Console.out("libvirt \(version) (\(LibvirtAPI.library))\n")
+        exit(0)
+    } catch {
+        Console.error("vgpuctl: \(error)\n")
+        exit(error.exitCode)
+    }
+}
+
 /// The entry point: ArgumentParser parses and validates; our own errors exit with their documented codes.
 func runMain() -> Never {
+    if let verbose = versionRequested() { printVersion(verbose: verbose) }
     do {
         var command = try VGPUCtl.parseAsRoot()
         try command.run()

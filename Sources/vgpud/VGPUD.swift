@@ -8,6 +8,7 @@ import VGPUApp
 import VGPUCore
 import VGPUDaemon
 import VGPUHost
+import VGPUUdev
 
 /// The daemon's command line. Everything it does goes through the application layer (VGPUApp) and the daemon
 /// services (VGPUDaemon); this file parses, wires and runs them.

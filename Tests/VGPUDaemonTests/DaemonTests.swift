@@ -6,6 +6,7 @@ import VGPUCore
 import VGPUDaemon
 import VGPUFixtures
 import VGPUHost
+import VGPUUdev
 
 /// Records what vgpud asked of the host; `startAuto` answers from a script (failures per call, in order).
 final class FakeHost: @unchecked Sendable {

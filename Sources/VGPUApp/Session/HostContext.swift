@@ -1,4 +1,6 @@
-import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import VGPUCore
 import VGPUHost
 
@@ -18,17 +20,19 @@ public struct HostContext: Sendable {
 
     /// From command-line values, falling back to `VGPUCTL_ROOT`, `VGPUCTL_SYSFS_ROOT` and `VGPUCTL_CONFIG`.
     public static func resolve(root: String? = nil, sysfsRoot: String? = nil) -> HostContext {
-        let environment = ProcessInfo.processInfo.environment
-        let paths = HostPaths(root: root ?? environment["VGPUCTL_ROOT"] ?? "/", sysfs: sysfsRoot ?? environment["VGPUCTL_SYSFS_ROOT"])
-        return HostContext(paths: paths, os: environmentOS, configFile: environment["VGPUCTL_CONFIG"])
+        let paths = HostPaths(root: root ?? environment("VGPUCTL_ROOT") ?? "/", sysfs: sysfsRoot ?? environment("VGPUCTL_SYSFS_ROOT"))
+        return HostContext(paths: paths, os: environmentOS, configFile: environment("VGPUCTL_CONFIG"))
     }
+
+    /// One environment variable. getenv, not ProcessInfo.environment: that builds a dictionary of the whole
+    /// environment (about 7% of a short command's instructions) to read three names.
+    private static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 
     /// The OS boundary. For the VM tier's fault and crash tests, `VGPUCTL_FAIL_AT=N` makes the Nth mutating call
     /// fail and `VGPUCTL_KILL_AT=N` SIGKILLs the process there.
     private static let environmentOS: SystemCalls = {
-        let environment = ProcessInfo.processInfo.environment
-        if let index = environment["VGPUCTL_FAIL_AT"].flatMap({ Int($0) }) { return FaultInjectingOS(failAt: index) }
-        if let index = environment["VGPUCTL_KILL_AT"].flatMap({ Int($0) }) { return FaultInjectingOS(failAt: index, mode: .kill) }
+        if let index = environment("VGPUCTL_FAIL_AT").flatMap({ Int($0) }) { return FaultInjectingOS(failAt: index) }
+        if let index = environment("VGPUCTL_KILL_AT").flatMap({ Int($0) }) { return FaultInjectingOS(failAt: index, mode: .kill) }
         return LiveSystemCalls()
     }()
 

@@ -42,13 +42,13 @@ public final class HostSession {
         return opened
     }
 
-    /// The inventory with each vGPU's domain. `required` false: a host where libvirt is not running has no
-    /// domain to hold a vGPU, so go on without.
+    /// The inventory with each vGPU's domain. `required` false: a host where libvirt is not running (or not even
+    /// installed: its library is loaded on first use) has no domain to hold a vGPU, so go on without.
     public func inventory(domains required: Bool) throws -> Inventory {
         let inventory = try host.inventory()
         do {
             return try libvirt().annotate(inventory)
-        } catch let error as VGPUError where !required && error.message.hasPrefix("could not connect") {
+        } catch let error as VGPUError where !required && (error.message.hasPrefix("could not connect") || error.message.hasPrefix(LibvirtAPI.notLoadedPrefix)) {
             return inventory
         }
     }

@@ -4,45 +4,48 @@ import Glibc
 import CLibvirt
 import VGPUCore
 
-/// The libvirt C API. Errors keep libvirt's own message inside ours.
+/// The libvirt C API (loaded on first use: see `LibvirtAPI`). Errors keep libvirt's own message inside ours.
 public final class LibvirtConnection: Hypervisor {
+    private let api: LibvirtAPI
     private let connection: virConnectPtr
     public let uri: String
 
     /// `uri` nil: `LIBVIRT_DEFAULT_URI`, else `qemu:///system`.
     public init(uri: String?) throws {
+        let api = try LibvirtAPI.load()
+        self.api = api
         let chosen = uri ?? getenv("LIBVIRT_DEFAULT_URI").map { String(cString: $0) } ?? "qemu:///system"
         // libvirt prints errors to stderr by default; we report them ourselves.
-        virSetErrorFunc(nil) { _, _ in }
-        Self.registerEventLoop
-        guard let connection = virConnectOpen(chosen) else {
-            throw Self.error(.libvirt, "could not connect to libvirt at \(chosen)",
+        api.virSetErrorFunc(nil) { _, _ in }
+        _ = Self.eventLoopRegistered
+        guard let connection = api.virConnectOpen(chosen) else {
+            throw Self.error(api, .libvirt, "could not connect to libvirt at \(chosen)",
                              fix: "start libvirtd (systemctl start libvirtd), or pass --connect URI / LIBVIRT_DEFAULT_URI")
         }
         self.connection = connection
         self.uri = chosen
         // The event loop runs only while a detach waits; keepalive pings unanswered in between would make a
         // remote daemon drop the connection. (Drivers without keepalive refuse this; that is fine.)
-        _ = virConnectSetKeepAlive(connection, -1, 0)
+        _ = api.virConnectSetKeepAlive(connection, -1, 0)
     }
 
     /// libvirt delivers domain events only to a process that registered an event loop before connecting.
-    private static let registerEventLoop: Void = { _ = virEventRegisterDefaultImpl() }()
+    private static let eventLoopRegistered: Void = { _ = try? LibvirtAPI.load().virEventRegisterDefaultImpl() }()
 
-    deinit { virConnectClose(connection) }
+    deinit { _ = api.virConnectClose(connection) }
 
     public func domain(_ nameOrUUID: String) throws -> DomainInfo {
         let handle = try lookup(nameOrUUID)
-        defer { virDomainFree(handle) }
+        defer { _ = api.virDomainFree(handle) }
         return try info(handle)
     }
 
     public func domains() throws -> [DomainInfo] {
         var list: UnsafeMutablePointer<virDomainPtr?>?
-        let count = virConnectListAllDomains(connection, &list, 0)
-        guard count >= 0, let list else { throw Self.error(.libvirt, "could not list domains on \(uri)") }
+        let count = api.virConnectListAllDomains(connection, &list, 0)
+        guard count >= 0, let list else { throw Self.error(api, .libvirt, "could not list domains on \(uri)") }
         defer {
-            for index in 0..<Int(count) { if let domain = list[index] { virDomainFree(domain) } }
+            for index in 0..<Int(count) { if let domain = list[index] { _ = api.virDomainFree(domain) } }
             free(list)
         }
         return try (0..<Int(count)).compactMap { list[$0] }.map(info)
@@ -50,10 +53,10 @@ public final class LibvirtConnection: Hypervisor {
 
     public func xml(of domain: String, inactive: Bool) throws -> String {
         let handle = try lookup(domain)
-        defer { virDomainFree(handle) }
+        defer { _ = api.virDomainFree(handle) }
         let flags = inactive ? UInt32(VIR_DOMAIN_XML_INACTIVE.rawValue) : 0
-        guard let text = virDomainGetXMLDesc(handle, flags) else {
-            throw Self.error(.libvirt, "could not read the XML of domain \(domain)")
+        guard let text = api.virDomainGetXMLDesc(handle, flags) else {
+            throw Self.error(api, .libvirt, "could not read the XML of domain \(domain)")
         }
         defer { free(text) }
         return String(cString: text)
@@ -61,24 +64,24 @@ public final class LibvirtConnection: Hypervisor {
 
     public func attach(_ xml: String, to domain: String, scope: AttachScope) throws {
         let handle = try lookup(domain)
-        defer { virDomainFree(handle) }
-        guard virDomainAttachDeviceFlags(handle, xml, Self.flags(scope)) == 0 else {
-            throw Self.error(.libvirt, "libvirt refused to attach the vGPU to domain \(domain) (\(scope.label))",
+        defer { _ = api.virDomainFree(handle) }
+        guard api.virDomainAttachDeviceFlags(handle, xml, Self.flags(scope)) == 0 else {
+            throw Self.error(api, .libvirt, "libvirt refused to attach the vGPU to domain \(domain) (\(scope.label))",
                              fix: "check the domain's definition ('virsh dumpxml \(domain)') and libvirtd's log")
         }
     }
 
     public func detach(_ xml: String, from domain: String, scope: AttachScope, timeout: Double) throws {
         let handle = try lookup(domain)
-        defer { virDomainFree(handle) }
+        defer { _ = api.virDomainFree(handle) }
         // Subscribe before asking: the guest may answer at once.
         let source = try DomainDocument.source(ofHostdev: xml)
         let alias = scope.contains(.live)
             ? try DomainDocument(xml: try self.xml(of: domain, inactive: false), what: "the live XML of domain \(domain)").alias(of: source) : nil
-        let events = try alias.map { _ in try RemovalEvents(connection: connection, domain: handle) }
+        let events = try alias.map { _ in try RemovalEvents(api: api, connection: connection, domain: handle) }
         defer { events?.close() }
-        guard virDomainDetachDeviceFlags(handle, xml, Self.flags(scope)) == 0 else {
-            throw Self.error(.libvirt, "libvirt refused to detach the vGPU from domain \(domain) (\(scope.label))")
+        guard api.virDomainDetachDeviceFlags(handle, xml, Self.flags(scope)) == 0 else {
+            throw Self.error(api, .libvirt, "libvirt refused to detach the vGPU from domain \(domain) (\(scope.label))")
         }
         guard scope.contains(.live) else { return }
         // A live unplug completes only when the guest answers the ACPI request: wait, boundedly, for libvirt's
@@ -133,10 +136,10 @@ public final class LibvirtConnection: Hypervisor {
 
     public func setMetadata(_ element: String?, namespace: String, prefix: String, domain: String, scope: AttachScope) throws {
         let handle = try lookup(domain)
-        defer { virDomainFree(handle) }
+        defer { api.virDomainFree(handle) }
         let type = Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue)
-        guard virDomainSetMetadata(handle, type, element, element == nil ? nil : prefix, namespace, Self.flags(scope)) == 0 else {
-            throw Self.error(.libvirt, "libvirt refused to change vgpuctl's metadata of domain \(domain) (\(scope.label))")
+        guard api.virDomainSetMetadata(handle, type, element, element == nil ? nil : prefix, namespace, Self.flags(scope)) == 0 else {
+            throw Self.error(api, .libvirt, "libvirt refused to change vgpuctl's metadata of domain \(domain) (\(scope.label))")
         }
     }
 
@@ -145,38 +148,38 @@ public final class LibvirtConnection: Hypervisor {
     public func nodeDevices() throws -> [NodeDevice] {
         var list: UnsafeMutablePointer<virNodeDevicePtr?>?
         let flags = UInt32(VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV.rawValue | VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV_TYPES.rawValue)
-        let count = virConnectListAllNodeDevices(connection, &list, flags)
+        let count = api.virConnectListAllNodeDevices(connection, &list, flags)
         guard count >= 0, let list else {
-            throw Self.error(.libvirt, "could not list node devices on \(uri)", fix: "is libvirt's node device driver (virtnodedevd) running?")
+            throw Self.error(api, .libvirt, "could not list node devices on \(uri)", fix: "is libvirt's node device driver (virtnodedevd) running?")
         }
         defer {
-            for index in 0..<Int(count) { if let device = list[index] { virNodeDeviceFree(device) } }
+            for index in 0..<Int(count) { if let device = list[index] { _ = api.virNodeDeviceFree(device) } }
             free(list)
         }
         return try (0..<Int(count)).compactMap { list[$0] }.compactMap { device in
-            guard let text = virNodeDeviceGetXMLDesc(device, 0) else { return nil }
+            guard let text = api.virNodeDeviceGetXMLDesc(device, 0) else { return nil }
             defer { free(text) }
-            return try NodeDeviceXML.parse(String(cString: text), active: virNodeDeviceIsActive(device) == 1)
+            return try NodeDeviceXML.parse(String(cString: text), active: api.virNodeDeviceIsActive(device) == 1)
         }.sorted { $0.name < $1.name }
     }
 
     // MARK: helpers
 
     private func lookup(_ nameOrUUID: String) throws -> virDomainPtr {
-        if let handle = virDomainLookupByName(connection, nameOrUUID) { return handle }
-        if DeviceUUID.looksLikeUUID(nameOrUUID), let handle = virDomainLookupByUUIDString(connection, nameOrUUID) { return handle }
-        throw Self.error(.notFound, "no libvirt domain named '\(Validation.printable(nameOrUUID))' on \(uri)",
+        if let handle = api.virDomainLookupByName(connection, nameOrUUID) { return handle }
+        if DeviceUUID.looksLikeUUID(nameOrUUID), let handle = api.virDomainLookupByUUIDString(connection, nameOrUUID) { return handle }
+        throw Self.error(api, .notFound, "no libvirt domain named '\(Validation.printable(nameOrUUID))' on \(uri)",
                          fix: "see 'virsh list --all' for the domains, or check --connect")
     }
 
     private func info(_ handle: virDomainPtr) throws -> DomainInfo {
         var uuid = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
-        _ = virDomainGetUUIDString(handle, &uuid)
-        let name = virDomainGetName(handle).map { String(cString: $0) } ?? "?"
+        _ = api.virDomainGetUUIDString(handle, &uuid)
+        let name = api.virDomainGetName(handle).map { String(cString: $0) } ?? "?"
         var autostart: Int32 = 0
-        _ = virDomainGetAutostart(handle, &autostart)
+        _ = api.virDomainGetAutostart(handle, &autostart)
         return DomainInfo(name: name, uuid: String(decoding: uuid.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
-                          isActive: virDomainIsActive(handle) == 1, autostart: autostart == 1)
+                          isActive: api.virDomainIsActive(handle) == 1, autostart: autostart == 1)
     }
 
     private static func flags(_ scope: AttachScope) -> UInt32 {
@@ -187,8 +190,8 @@ public final class LibvirtConnection: Hypervisor {
     }
 
     /// Our error, with libvirt's last error message appended verbatim.
-    static func error(_ kind: VGPUError.Kind, _ message: String, fix: String = "") -> VGPUError {
-        let detail = virGetLastErrorMessage().map { String(cString: $0) } ?? "unknown libvirt error"
+    static func error(_ api: LibvirtAPI, _ kind: VGPUError.Kind, _ message: String, fix: String = "") -> VGPUError {
+        let detail = api.virGetLastErrorMessage().map { String(cString: $0) } ?? "unknown libvirt error"
         return VGPUError(kind, "\(message): \(detail)", fix: fix)
     }
 }
@@ -197,11 +200,13 @@ public final class LibvirtConnection: Hypervisor {
 final class RemovalEvents {
     private(set) var removed: Set<String> = []
     private(set) var failed: Set<String> = []
+    private let api: LibvirtAPI
     private let connection: virConnectPtr
     private var callbackIDs: [Int32] = []
     private var timer: Int32 = -1
 
-    init(connection: virConnectPtr, domain: virDomainPtr) throws {
+    init(api: LibvirtAPI, connection: virConnectPtr, domain: virDomainPtr) throws {
+        self.api = api
         self.connection = connection
         // Both events share the callback shape (connection, domain, alias, opaque); opaque says which set.
         let onEvent: @convention(c) (virConnectPtr?, virDomainPtr?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = { _, _, alias, opaque in
@@ -212,18 +217,18 @@ final class RemovalEvents {
         let generic = unsafeBitCast(onEvent, to: virConnectDomainEventGenericCallback.self)
         for (event, failed) in [(VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, false), (VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED, true)] {
             let slot = Unmanaged.passRetained(EventSlot(owner: self, failed: failed)).toOpaque()
-            let id = virConnectDomainEventRegisterAny(connection, domain, Int32(event.rawValue), generic, slot) { opaque in
+            let id = api.virConnectDomainEventRegisterAny(connection, domain, Int32(event.rawValue), generic, slot) { opaque in
                 if let opaque { Unmanaged<EventSlot>.fromOpaque(opaque).release() }
             }
             guard id >= 0 else {
                 Unmanaged<EventSlot>.fromOpaque(slot).release()
                 close()
-                throw LibvirtConnection.error(.libvirt, "could not subscribe to device-removed events")
+                throw LibvirtConnection.error(api, .libvirt, "could not subscribe to device-removed events")
             }
             callbackIDs.append(id)
         }
         // A periodic timer bounds each turn of the event loop.
-        timer = virEventAddTimeout(100, { _, _ in }, nil, nil)
+        timer = api.virEventAddTimeout(100, { _, _ in }, nil, nil)
     }
 
     fileprivate func record(_ alias: String, failed isFailure: Bool) {
@@ -233,13 +238,13 @@ final class RemovalEvents {
     /// Runs libvirt's event loop for about `milliseconds`, delivering events to the sets above.
     func wait(milliseconds: Int) {
         let deadline = monotonicNow() + Double(milliseconds) / 1000
-        while monotonicNow() < deadline { _ = virEventRunDefaultImpl() }
+        while monotonicNow() < deadline { _ = api.virEventRunDefaultImpl() }
     }
 
     func close() {
-        for id in callbackIDs { virConnectDomainEventDeregisterAny(connection, id) }
+        for id in callbackIDs { _ = api.virConnectDomainEventDeregisterAny(connection, id) }
         callbackIDs = []
-        if timer >= 0 { virEventRemoveTimeout(timer); timer = -1 }
+        if timer >= 0 { _ = api.virEventRemoveTimeout(timer); timer = -1 }
     }
 }
 

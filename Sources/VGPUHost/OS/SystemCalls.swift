@@ -158,20 +158,23 @@ public struct LiveSystemCalls: SystemCalls {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw OSError(.read, path, errno: errno) }
         defer { close(fd) }
-        // One stack-sized buffer serves every sysfs attribute; larger files (definitions, journals) loop.
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 4096) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw OSError(.read, path, errno: errno)
+        // One uninitialised stack buffer serves every sysfs attribute (a large host has tens of thousands: a heap
+        // array zeroed per call cost more than the read itself); larger files (definitions, journals) loop.
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { (chunk) throws(OSError) -> String in
+            var bytes: [UInt8] = []
+            while true {
+                let count = Glibc.read(fd, chunk.baseAddress, 4096)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw OSError(.read, path, errno: errno)
+                }
+                if count == 0 { break }
+                // A single short read: sysfs returns whole attributes. Decoded straight from the buffer.
+                if count < 4096, bytes.isEmpty { return String(decoding: UnsafeBufferPointer(rebasing: chunk[0..<count]), as: UTF8.self) }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<count]))
             }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-            if count < 4096, bytes.count == count { break }  // a single short read: sysfs returns whole attributes
+            return String(decoding: bytes, as: UTF8.self)
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     public func list(_ path: String) throws(OSError) -> [String] {

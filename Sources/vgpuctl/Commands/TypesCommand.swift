@@ -26,7 +26,8 @@ struct TypesCommand: ParsableCommand {
                 throw VGPUError(.notFound, "unknown parent '\(parent)'", fix: "run 'vgpuctl types' to see every parent")
             }
         }
-        if output.json { return try JSONOutput.print(parents) }
+        // Byte for byte what JSONOutput.print(parents) printed, without the Codable encoder's cost (PrettyJSON).
+        if output.json { return Console.out(PrettyJSON.parents(parents) + [0x0A]) }
         var table = Table("PARENT", "GPU", "TYPE", "AVAILABLE", "API", "NAME")
         for parent in parents {
             for type in parent.types {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CUdev
 import VGPUCore
+import VGPUHost
 
 /// A stream of uevents, read one at a time by a thread of its own (libudev is blocking C). The live one is
 /// `LibUdevMonitor`; tests use `ScriptedUdevSource`.
