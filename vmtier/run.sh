@@ -60,7 +60,7 @@ accel="-accel tcg,thread=multi -cpu ${VMTIER_CPU:-qemu64}"
 if [ -w /dev/kvm ] && [ "${VMTIER_KVM:-0}" = 1 ]; then accel="-accel kvm -cpu host"; fi
 start=$(date +%s)
 console="$results/console.log"
-timeout --foreground "${VMTIER_TIMEOUT:-1500}" qemu-system-x86_64 \
+timeout --foreground "${VMTIER_TIMEOUT:-3600}" qemu-system-x86_64 \
   $accel -machine pc -smp 2 -m "${VMTIER_MEMORY:-4096}" \
   -nographic -no-reboot -nic none \
   -kernel "$out/vmlinuz" -initrd "$out/initrd.cpio.gz" \
