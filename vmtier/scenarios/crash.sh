@@ -10,15 +10,7 @@ rm -rf /var/lib/vgpuctl
 
 check "libvirtd starts" start_libvirtd
 export LIBVIRT_DEFAULT_URI=qemu:///system
-cat > /tmp/web01.xml <<XML
-<domain type='qemu'>
-  <name>web01</name>
-  <memory unit='MiB'>128</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>
-</domain>
-XML
-check "define web01 (shut off)" virsh define /tmp/web01.xml
+check "define web01 (shut off)" define_guest web01
 unrelated=$(mdevctl define -p mdpy -t mdpy-vga)
 unrelated_sum=$(sha256sum "/etc/mdevctl.d/mdpy/$unrelated")
 

@@ -27,22 +27,11 @@ remove_all_mdevs
 
 # The headline: vGPUs follow their VMs, with libvirtd running and vgpuctl's hook installed.
 say() { echo "demo|"; echo "demo| \$ $*"; "$@" 2>&1 | sed 's/^/demo| /'; }
-out=${VMTIER_OUT:?}
 stop_libvirtd >/dev/null 2>&1
 step 0 install-hook
 start_libvirtd || { failed=$((failed + 1)); echo "not ok - libvirtd did not start"; }
 export LIBVIRT_DEFAULT_URI=qemu:///system
-for name in web01 web02; do
-  cat > "/tmp/$name.xml" <<XML
-<domain type='qemu'><name>$name</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><kernel>$out/vmlinuz</kernel><initrd>$out/guest-initrd.cpio.gz</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline></os>
-  <features><acpi/></features>
-  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator><serial type='file'><source path='/tmp/$name-console.log'/></serial></devices>
-</domain>
-XML
-  virsh define "/tmp/$name.xml" >/dev/null
-done
+for name in web01 web02; do define_guest "$name"; done
 step 0 create --type mtty-2 --vm web01
 say virsh start web01
 guest_line() {

@@ -4,30 +4,11 @@
 . "$(dirname "$0")/lib.sh"
 remove_all_mdevs
 rm -rf /etc/mdevctl.d/mtty /var/lib/vgpuctl/journal/*
-out=${VMTIER_OUT:?}
 export LIBVIRT_DEFAULT_URI=qemu:///system
 stop_libvirtd >/dev/null 2>&1
 check "install-hook links vgpuctl into /etc/libvirt/hooks/qemu.d" sh -c "$VGPUCTL install-hook && test -L /etc/libvirt/hooks/qemu.d/vgpuctl-hook"
 check "libvirtd starts (and reads the hook)" start_libvirtd
 
-define_domain() {  # name
-  cat > "/tmp/$1.xml" <<XML
-<domain type='qemu'>
-  <name>$1</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$out/vmlinuz</kernel><initrd>$out/guest-initrd.cpio.gz</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline></os>
-  <features><acpi/></features>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <serial type='file'><source path='/tmp/$1-console.log'/></serial>
-  </devices>
-</domain>
-XML
-  virsh define "/tmp/$1.xml" >/dev/null
-}
 holds() {  # domain uuid: QEMU of the domain holds the vGPU's VFIO group
   local group pid
   group=$(basename "$(readlink "/sys/bus/mdev/devices/$2/iommu_group")") || return 1
@@ -36,7 +17,7 @@ holds() {  # domain uuid: QEMU of the domain holds the vGPU's VFIO group
 }
 
 defined_only() {
-  define_domain d1 || return 1
+  define_guest d1 || return 1
   local uuid; uuid=$(vg define --type mtty-2 --parent mtty --manual) || return 1
   echo "$uuid" > /tmp/d1-uuid
   vg stop "$uuid" >/dev/null 2>&1; [ ! -e "/sys/bus/mdev/devices/$uuid" ] || return 1
@@ -51,7 +32,7 @@ check "virsh start of a domain whose mdev is only defined: the hook starts it, Q
 check "virsh destroy d1: a persistent (defined) vGPU stays" sh -c "virsh destroy d1 >/dev/null && test -e /sys/bus/mdev/devices/$(cat /tmp/d1-uuid)"
 
 lifetime_setup() {
-  define_domain d2 || return 1
+  define_guest d2 || return 1
   vg create --type mtty-1 --vm d2 --lifetime domain > /tmp/d2-uuid || return 1
   local uuid; uuid=$(cat /tmp/d2-uuid)
   [ ! -e "/sys/bus/mdev/devices/$uuid" ] || { echo "created now"; return 1; }
@@ -71,7 +52,7 @@ check "virsh start d2 creates its domain-lifetime vGPU, virsh destroy releases i
 check "... and again" cycle
 
 undefined_refused() {
-  define_domain d3 || return 1
+  define_guest d3 || return 1
   printf "<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source><address uuid='%s'/></source></hostdev>" 11111111-2222-4333-8444-555555555555 > /tmp/d3-hostdev.xml
   virsh attach-device d3 /tmp/d3-hostdev.xml --config >/dev/null || return 1
   local err; err=$(virsh start d3 2>&1) && { echo "started"; return 1; }
@@ -81,7 +62,7 @@ check "a domain referencing an undefined UUID is refused; virsh start shows vgpu
 
 clone_refused() {
   virsh start d1 >/dev/null || return 1
-  define_domain d1clone && virsh attach-device d1clone /tmp/d1-hostdev.xml --config >/dev/null || return 1
+  define_guest d1clone && virsh attach-device d1clone /tmp/d1-hostdev.xml --config >/dev/null || return 1
   local err; err=$(virsh start d1clone 2>&1) && { echo "clone started"; return 1; }
   echo "$err" | grep -q "running domain d1 uses" || { echo "virsh said: $err"; return 1; }
   virsh destroy d1 >/dev/null

@@ -53,6 +53,29 @@ CONF
   return 1
 }
 
+# Defines a shut-off test domain: the nested busybox guest (same kernel, direct boot, ACPI for hot-plug; it
+# reports its PCI devices on its serial console, /tmp/NAME-console.log). EXTRA goes inside <domain>.
+define_guest() {  # define_guest NAME [EXTRA]
+  cat > "/tmp/$1.xml" <<XML
+<domain type='qemu'>
+  <name>$1</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>${VMTIER_OUT:?}/vmlinuz</kernel><initrd>$VMTIER_OUT/guest-initrd.cpio.gz</initrd>
+    <cmdline>console=ttyS0 quiet</cmdline></os>
+  <features><acpi/></features>
+  ${2:-}
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <serial type='file'><source path='/tmp/$1-console.log'/></serial>
+    <console type='file'><source path='/tmp/$1-console.log'/></console>
+  </devices>
+</domain>
+XML
+  virsh -c qemu:///system define "/tmp/$1.xml" >/dev/null
+}
+
 stop_libvirtd() {
   pkill -x libvirtd; for _ in $(seq 30); do pgrep -x libvirtd >/dev/null || return 0; sleep 0.5; done
 }

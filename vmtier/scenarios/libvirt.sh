@@ -4,28 +4,11 @@
 # a prompt refusal to remove a held vGPU, destroy --vm, and rollback of a create whose attach fails.
 . "$(dirname "$0")/lib.sh"
 remove_all_mdevs
-out=${VMTIER_OUT:?}
 
 check "libvirtd starts" start_libvirtd
 export LIBVIRT_DEFAULT_URI=qemu:///system
 
-cat > /tmp/web01.xml <<XML
-<domain type='qemu'>
-  <name>web01</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$out/vmlinuz</kernel><initrd>$out/guest-initrd.cpio.gz</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline></os>
-  <features><acpi/></features>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <serial type='file'><source path='/tmp/web01-console.log'/></serial>
-    <console type='file'><source path='/tmp/web01-console.log'/></console>
-  </devices>
-</domain>
-XML
-check "define web01 (shut off)" virsh define /tmp/web01.xml
+check "define web01 (shut off)" define_guest web01
 
 inactive_has() { virsh dumpxml --inactive web01 | grep -q "uuid='$1'"; }
 create_on_shutoff() {

@@ -9,27 +9,15 @@ rm -rf /etc/mdevctl.d/mtty
 check "libvirtd starts" start_libvirtd
 export LIBVIRT_DEFAULT_URI=qemu:///system
 
-define_domain() {  # name [extra XML inside <domain>]
-  cat > "/tmp/$1.xml" <<XML
-<domain type='qemu'>
-  <name>$1</name>
-  <memory unit='MiB'>64</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  $2
-  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>
-</domain>
-XML
-  virsh define "/tmp/$1.xml" >/dev/null
-}
 domains_of() { vg list --json | jq -c --arg u "$1" '[.[] | select(.uuid == $u) | .domains][0]'; }
 
 setup_victim() {
-  define_domain victim || return 1
+  define_guest victim || return 1
   vg create --type mtty-1 --vm victim --persist > /tmp/victim-uuid || return 1
   local uuid; uuid=$(cat /tmp/victim-uuid)
   local lookalike="<hostdev xmlns='urn:other' mode='subsystem' type='mdev' model='vfio-pci'><source><address uuid='$uuid'/></source></hostdev>"
-  define_domain zzattacker "<metadata>$lookalike</metadata>" || return 1
-  define_domain attacker "<metadata><o:hostdev xmlns:o='urn:other' mode='subsystem' type='mdev'><o:source><o:address uuid='$uuid'/></o:source></o:hostdev></metadata>" || return 1
+  define_guest zzattacker "<metadata>$lookalike</metadata>" || return 1
+  define_guest attacker "<metadata><o:hostdev xmlns:o='urn:other' mode='subsystem' type='mdev'><o:source><o:address uuid='$uuid'/></o:source></o:hostdev></metadata>" || return 1
   virsh dumpxml --inactive zzattacker | grep -Eq "uuid=.$uuid." || { echo "libvirt did not keep the metadata"; return 1; }
 }
 check "victim gets a persistent mtty-1 vGPU; zzattacker and attacker carry look-alikes in <metadata>" setup_victim
@@ -56,7 +44,7 @@ destroy_attacker_prefixed() {
 check "destroy --vm attacker (prefixed look-alike) touches nothing either" destroy_attacker_prefixed
 
 shared_setup() {
-  define_domain a1 && define_domain b1 || return 1
+  define_guest a1 && define_guest b1 || return 1
   vg create --type mtty-1 --vm a1 --persist > /tmp/shared-uuid || return 1
   vg xml "$(cat /tmp/shared-uuid)" > /tmp/shared-hostdev.xml && virsh attach-device b1 /tmp/shared-hostdev.xml --config >/dev/null
 }
