@@ -128,6 +128,10 @@ check "state directories are 0700 (/var/lib/vgpuctl, /run/vgpuctl, /run/vgpuctl/
   test "$(mode /var/lib/vgpuctl) $(mode /run/vgpuctl) $(mode /run/vgpuctl/vf)" = "700 700 700"
 check "the package ships a tmpfiles.d entry for /run/vgpuctl (0700, made at boot)" \
   grep -qx 'd /run/vgpuctl 0700 root root -' "$root/usr/lib/tmpfiles.d/vgpuctl.conf"
+check "every unit's ExecStart is a binary the package installed" bash -c \
+  "for unit in '$root'/usr/lib/systemd/system/vgpu*.service; do
+     exe=\$(sed -n 's/^ExecStart=\\([^ ]*\\).*/\\1/p' \"\$unit\"); [ -x '$root'\"\$exe\" ] || { echo \"\$unit: \$exe\"; exit 1; }
+   done"
 check "installing enabled nothing and ships no libvirt hook" bash -c \
   "[ \"\$(chroot '$root' systemctl is-enabled vgpuctl-autostart.service 2>/dev/null)\" = disabled ] && ! chroot '$root' dpkg -L vgpuctl | grep -q '^/etc/libvirt'"
 
