@@ -136,7 +136,7 @@ public final class LibvirtConnection: Hypervisor {
 
     public func setMetadata(_ element: String?, namespace: String, prefix: String, domain: String, scope: AttachScope) throws {
         let handle = try lookup(domain)
-        defer { api.virDomainFree(handle) }
+        defer { _ = api.virDomainFree(handle) }
         let type = Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue)
         guard api.virDomainSetMetadata(handle, type, element, element == nil ? nil : prefix, namespace, Self.flags(scope)) == 0 else {
             throw Self.error(api, .libvirt, "libvirt refused to change vgpuctl's metadata of domain \(domain) (\(scope.label))")
