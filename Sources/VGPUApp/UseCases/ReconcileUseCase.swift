@@ -49,10 +49,11 @@ public struct Reconciliation {
 
     /// The inventory and, when libvirt answers, every domain's definition and live XML.
     private func plan(connection: LibvirtConnection?, prune: Bool) throws -> ReconcilePlanner.Report {
-        var inventory = try host.inventory()
+        // The planner reads which domain names which vGPU from the domains themselves: each domain's XML is
+        // fetched once, here (annotating the inventory would fetch it all again).
+        let inventory = try host.inventory()
         var domains: [ReconcilePlanner.Domain]?
         if let connection {
-            inventory = try connection.annotate(inventory)
             domains = try connection.domains().map { info in
                 let definition = try DomainDocument(xml: connection.xml(of: info.name, inactive: true), what: "the inactive XML of domain \(info.name)")
                 let live = try info.isActive ? DomainDocument(xml: connection.xml(of: info.name, inactive: false), what: "the live XML of domain \(info.name)") : nil
