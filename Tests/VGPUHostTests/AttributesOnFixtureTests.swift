@@ -161,7 +161,7 @@ final class CreatingExtraAttribute: SystemCalls, @unchecked Sendable {
         try base.write(path, contents)
         if path.hasSuffix("/create") {
             let device = tree.sysfs + "/bus/mdev/devices/" + contents.trimmingCharacters(in: .whitespacesAndNewlines)
-            FileManager.default.createFile(atPath: device + "/vendor/extra", contents: Data())
+            _ = FileManager.default.createFile(atPath: device + "/vendor/extra", contents: Data())
         }
     }
     func read(_ path: String) throws(OSError) -> String { try base.read(path) }

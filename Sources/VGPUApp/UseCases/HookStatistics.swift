@@ -1,7 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import VGPUCore
 import VGPUHost
 
-/// Counts of hook runs that acted (or refused) and their total latency, in `<root>/run/vgpuctl/hook-stats`
+/// Counts of hook runs that read the host (acted, or refused) and their total latency, in `<root>/run/vgpuctl/hook-stats`
 /// (`invocations N` / `latency_ms_sum X` lines), for vgpud's metrics. Best effort: a failure here never
 /// changes what the hook did.
 public struct HookStatistics {
@@ -20,6 +23,13 @@ public struct HookStatistics {
             if fields[0] == "latency_ms_sum" { latency = Double(fields[1]) ?? 0 }
         }
         return (invocations, latency)
+    }
+
+    /// Monotonic seconds, for latencies.
+    public static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     public func record(milliseconds: Double) {

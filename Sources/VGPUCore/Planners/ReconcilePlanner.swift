@@ -66,8 +66,11 @@ public enum ReconcilePlanner {
         for domain in domains {
             for source in domain.definition.sources.union(domain.live?.sources ?? []) { namedBy[source, default: []].insert(domain.name) }
         }
+        // Every UUID some domain's metadata asks for: never an orphan, even before any hostdev names it.
+        var requested = Set<DeviceUUID>()
         for domain in domains.sorted(by: { $0.name < $1.name }) {
             let requests = VGPUMetadata.requests(in: domain.definition)
+            requested.formUnion(requests.requests.map(\.uuid))
             report.problems += requests.problems
             // 2. A running domain's devices exist (QEMU holds them; if one is gone, only a restart can help).
             for uuid in domain.live?.mdevUUIDs ?? [] where host.vgpu(uuid) == nil {
@@ -103,12 +106,11 @@ public enum ReconcilePlanner {
             }
         }
         // 5. Two domains naming one vGPU cannot both start.
-        for (source, names) in namedBy where names.count > 1 {
+        for (source, names) in namedBy.sorted(by: { $0.key.description < $1.key.description }) where names.count > 1 {
             report.problems.append("\(source) is named by domains \(names.sorted().joined(separator: ", ")): only one of them can run at a time")
         }
         // 6. Orphans: running, unreferenced, undefined.
-        for vgpu in host.vgpus where namedBy[vgpu.source] == nil && host.definition(vgpu.uuid) == nil
-            && !domains.contains(where: { VGPUMetadata.requests(in: $0.definition).requests.contains { $0.uuid == vgpu.uuid } }) {
+        for vgpu in host.vgpus where namedBy[vgpu.source] == nil && host.definition(vgpu.uuid) == nil && !requested.contains(vgpu.uuid) {
             if prune {
                 add("orphan vGPU \(vgpu.uuid) (\(vgpu.type) on \(vgpu.parent)): no domain references it, no definition describes it", removing: vgpu) {
                     Plan(operation: "reconcile: prune", steps: [LifecyclePlanner.removeStep(vgpu)], recovery: .rollForward)

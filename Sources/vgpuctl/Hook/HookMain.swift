@@ -12,16 +12,16 @@ enum HookMain {
     static let name = "vgpuctl-hook"
 
     static func run(_ arguments: [String]) -> Never {
-        let started = monotonicSeconds()
+        let started = HookStatistics.now()
         // Read stdin whatever the operation: libvirtd writes the domain XML into a pipe.
         let input = StandardInput.readAll()
         guard let operation = LibvirtHook.Operation(arguments: arguments), LibvirtHook.mayConcernVGPUs(input) else { exit(0) }
         let host = HostContext.resolve()
         let wait = ProcessEnvironment.value("VGPUCTL_HOOK_WAIT").flatMap(Double.init) ?? 10
         do {
-            let actions = try LibvirtHook.run(operation, domainXML: String(decoding: input, as: UTF8.self), host: host, wait: wait)
+            let actions = try LibvirtHook.run(operation, domainXML: String(decoding: input, as: UTF8.self), host: host, wait: wait,
+                                              started: started)
             for line in actions { log(LOG_INFO, line) }
-            HookStatistics(host: host).record(milliseconds: (monotonicSeconds() - started) * 1000)
             exit(0)
         } catch let error as VGPUError {
             // libvirt shows the hook's standard error to whoever started the domain ('virsh start').
@@ -39,12 +39,6 @@ enum HookMain {
         openlog(name, LOG_PID, LOG_DAEMON)
         message.withCString { text in withVaList([text]) { vsyslog(priority, "%s", $0) } }
         if ProcessEnvironment.value("VGPUCTL_DEBUG") != nil { Console.error("vgpuctl-hook: \(message)\n") }
-    }
-
-    static func monotonicSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 }
 
