@@ -19,9 +19,12 @@ struct LibvirtOptions: ParsableArguments {
 struct HostdevOptions: ParsableArguments {
     @Option(help: "The vGPU's display (on|off).") var display: OnOff?
     @Option(help: "A ramfb boot display (on|off).") var ramfb: OnOff?
+    @Flag(help: ArgumentHelp("Let QEMU live-migrate the vGPU without device dirty-page tracking (x-device-dirty-page-tracking=off in a <qemu:override>); domain shut off.",
+                             discussion: "Needed by drivers that do not log DMA themselves, e.g. the mtty sample."))
+    var migratable = false
 
-    var isSet: Bool { display != nil || ramfb != nil }
-    var xml: HostdevXML.Options { HostdevXML.Options(display: display?.value, ramfb: ramfb?.value) }
+    var isSet: Bool { display != nil || ramfb != nil || migratable }
+    var xml: HostdevXML.Options { HostdevXML.Options(display: display?.value, ramfb: ramfb?.value, migratable: migratable) }
 }
 
 enum OnOff: String, ExpressibleByArgument, CaseIterable {

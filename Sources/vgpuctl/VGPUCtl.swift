@@ -47,6 +47,6 @@ struct VGPUCtl: ParsableCommand {
         subcommands: [TypesCommand.self, ListCommand.self, PlanCommand.self, CreateCommand.self, RemoveCommand.self,
                       DefineCommand.self, UndefineCommand.self, ModifyCommand.self, StartCommand.self, StopCommand.self,
                       AttachCommand.self, DetachCommand.self, DestroyCommand.self, XMLCommand.self, NodedevsCommand.self, RecoverCommand.self,
-                      ReconcileCommand.self, InstallHookCommand.self, UninstallHookCommand.self, MigrationCommand.self, HookCommand.self]
+                      ReconcileCommand.self, InstallHookCommand.self, UninstallHookCommand.self, MigrationCommand.self, MigrateCommand.self, HookCommand.self]
     )
 }

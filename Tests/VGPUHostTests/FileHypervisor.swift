@@ -56,6 +56,11 @@ final class FileHypervisor: Hypervisor {
         }
     }
 
+    func define(_ xml: String) throws {
+        let name = try DomainDocument(xml: xml, what: "the defined XML").name ?? "?"
+        try os.replaceAtomically(path(name, inactive: true), with: xml)
+    }
+
     func setMetadata(_ element: String?, namespace: String, prefix: String, domain: String, scope: AttachScope) throws {
         for inactive in documents(domain, scope) {
             var document = try self.xml(of: domain, inactive: inactive)

@@ -17,7 +17,7 @@ extension HostSession {
         placed.numaNode = NUMAPinning.node(ofDomain: definition, nodeCPUs: nodeCPUs)
         let (placements, _) = try LifecyclePlanner.create(placed, uuids: uuids, inventory: inventory, config: host.placementConfig())
         let templates = try TemplateStore.load()
-        var plan = try DomainPlanner.createAndAttach(placements, uuids: uuids, domain: domain.name, scope: scope) {
+        var plan = try DomainPlanner.createAndAttach(placements, uuids: uuids, domain: domain.name, scope: scope, migratable: options.migratable) {
             try templates.hostdev(for: $0, options: options)
         }
         if persist { plan = DefinitionPlanner.persisting(plan, start: .auto, attributes: attributes) }
@@ -39,7 +39,7 @@ extension HostSession {
         let domain = try libvirt().domain(name)
         let scope = try DomainPlanner.scope(config: config, live: live, domain: domain.name, isActive: domain.isActive)
         let xml = try TemplateStore.load().hostdev(for: vgpu, options: options)
-        try execute(DomainPlanner.attach(vgpu, domain: domain.name, scope: scope, xml: xml))
+        try execute(DomainPlanner.attach(vgpu, domain: domain.name, scope: scope, xml: xml, migratable: options.migratable))
     }
 
     /// Detaches from `domain` (needed when several domains name the vGPU), else from the one that does.

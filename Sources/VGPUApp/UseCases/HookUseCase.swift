@@ -2,22 +2,41 @@ import VGPUCore
 import VGPUHost
 
 /// The libvirt QEMU hook (`/etc/libvirt/hooks/qemu.d/vgpuctl`): libvirtd runs it for every domain operation as
-/// `<hook> DOMAIN OPERATION SUB-OPERATION EXTRA` with the domain XML on stdin. It handles `prepare begin`
-/// (provide every vGPU before QEMU starts) and `release end` (remove domain-lifetime vGPUs); every other
+/// `<hook> DOMAIN OPERATION SUB-OPERATION EXTRA [REASON]` with the domain XML on stdin. It handles
+/// `prepare begin` (provide every vGPU before QEMU starts), `migrate begin` on a migration's destination
+/// (provide the incoming domain's vGPUs; print the XML with renamed UUIDs where they are taken here) and
+/// `release end` (remove domain-lifetime vGPUs, and what a failed incoming migration left); every other
 /// operation, and every domain without a vGPU, costs one read of stdin and exit 0.
 public enum LibvirtHook {
     /// What libvirt passes; nil for an operation the hook does not handle.
     public enum Operation: Equatable, Sendable {
-        case prepare, release
+        case prepare, migrate
+        case release(HookPlanner.ReleaseReason)
 
         public init?(arguments: [String]) {
             guard arguments.count >= 3 else { return nil }
             switch (arguments[1], arguments[2]) {
             case ("prepare", "begin"): self = .prepare
-            case ("release", "end"): self = .release
+            case ("migrate", "begin"): self = .migrate
+            case ("release", "end"): self = .release(HookPlanner.ReleaseReason(argument: arguments.count > 3 ? arguments[3] : nil))
             default: return nil
             }
         }
+
+        var label: String {
+            switch self {
+            case .prepare: return "prepare"
+            case .migrate: return "migrate"
+            case .release: return "release"
+            }
+        }
+    }
+
+    /// What a run did: one line per action for the log, and for `migrate begin` the XML libvirt should use
+    /// (nil: use the incoming XML unchanged, which libvirt does on empty output).
+    public struct Outcome: Equatable, Sendable {
+        public var actions: [String]
+        public var xml: String?
     }
 
     /// Whether stdin can name a vGPU at all: without the bytes `hostdev` or vgpuctl's namespace no element the
@@ -36,25 +55,69 @@ public enum LibvirtHook {
         return false
     }
 
-    /// Runs the hook: lock (short wait), read the host and the status files, plan, execute. Returns one line
-    /// per action taken, for the log. Throws (with the message libvirt shows the user) when the domain must
-    /// not start.
+    /// Runs the hook: lock (short wait), read the host and the status files, plan, execute. Throws (with the
+    /// message libvirt shows the user) when the domain must not start or migrate in.
     /// `started`: when the hook process started (HookStatistics.now()), for the latency vgpud reports; the
     /// count is updated while the host lock is held, so concurrent hooks do not lose each other's runs.
-    public static func run(_ operation: Operation, domainXML: String, host: HostContext, wait: Double, started: Double) throws -> [String] {
+    public static func run(_ operation: Operation, domainXML: String, host: HostContext, wait: Double, started: Double) throws -> Outcome {
         let domain = try DomainDocument(xml: domainXML, what: "the domain XML libvirt passed to the hook")
         let name = domain.name ?? "?"
         let session = try HostSession(host: host, wait: wait, libvirt: LibvirtSettings(reachable: false),
-                                      command: "vgpuctl-hook \(operation == .prepare ? "prepare" : "release") \(name)", recover: false)
+                                      command: "vgpuctl-hook \(operation.label) \(name)", recover: false)
         defer { withExtendedLifetime(session) { HookStatistics(host: host).record(milliseconds: (HookStatistics.now() - started) * 1000) } }
         let inventory = try host.inventory()
         let running = LibvirtStatusFiles(paths: host.paths, os: host.os).running().usage
+        let incoming = IncomingRecord(host: host, domain: name)
+        var xml: String?
         let plan: Plan
         switch operation {
-        case .prepare: plan = try HookPlanner.prepare(domain, inventory: inventory, running: running, config: host.placementConfig())
-        case .release: plan = HookPlanner.release(domain, inventory: inventory, running: running)
+        case .prepare:
+            plan = try HookPlanner.prepare(domain, inventory: inventory, running: running, config: host.placementConfig())
+        case .migrate:
+            let holders = DeviceHolders(paths: host.paths, os: host.os)
+            let held = domain.mdevUUIDs.filter { uuid in
+                running[.mdev(uuid)] != nil || inventory.vgpu(uuid)?.iommuGroup.map { !holders.holders(ofGroup: $0).isEmpty } == true
+            }
+            let decided = try MigrationPlanner.incoming(domain, inventory: inventory, inUse: Set(held), config: host.placementConfig(),
+                                                        freshUUID: LibUUID.random)
+            plan = decided.plan
+            if !decided.renames.isEmpty {
+                xml = try DomainEdits.renamingVGPUs(in: domainXML, decided.renames, what: "the incoming XML of domain \(name)")
+            }
+            // Recorded before anything is created: a crash in between leaves a record of nothing that exists.
+            try incoming.write(decided.devices.filter(\.created).map(\.destinationUUID))
+        case .release(let reason):
+            plan = HookPlanner.release(domain, inventory: inventory, running: running, reason: reason, incoming: incoming.read())
         }
         if !plan.steps.isEmpty { try session.execute(plan) }
-        return plan.steps.map { "domain \(name): \($0.summary)" }
+        if case .release = operation { try incoming.remove() }
+        return Outcome(actions: plan.steps.map { "domain \(name): \($0.summary)" }, xml: xml)
+    }
+}
+
+/// The vGPUs the hook created for a domain migrating in (`/run/vgpuctl/incoming/DOMAIN`): the domain's first
+/// `release end` afterwards removes them when its reason is `failed` (the migration failed), and forgets
+/// them otherwise (a later stop of a domain that arrived keeps its vGPUs, as any other stop does).
+struct IncomingRecord {
+    let host: HostContext
+    let domain: String
+
+    private var path: String {
+        Paths.join(host.paths.runDirectory, "incoming/" + String(domain.map { $0 == "/" ? "_" : $0 }))
+    }
+
+    func write(_ uuids: [DeviceUUID]) throws {
+        do { try host.os.replaceAtomically(path, with: uuids.map { $0.text + "\n" }.joined(), mode: 0o600, directoryMode: { _ in 0o700 }) }
+        catch { throw VGPUError(.host, "could not record the incoming vGPUs of domain \(domain) in \(path): \(error)", fix: "check that \(host.paths.runDirectory) is writable") }
+    }
+
+    func read() -> [DeviceUUID] {
+        guard let text = try? host.os.read(path) else { return [] }
+        return text.split(separator: "\n").compactMap { try? DeviceUUID(parsing: String($0)) }
+    }
+
+    func remove() throws {
+        do { try host.os.removeDurably(path) }
+        catch { throw VGPUError(.host, "could not remove \(path): \(error)", fix: "remove it by hand") }
     }
 }

@@ -14,8 +14,13 @@ public struct VGPURequest: Codable, Equatable, Hashable, Sendable {
     /// Placement hints for the hook and reconcile when they create it.
     public var group: String?
     public var policy: PlacementPolicy?
+    /// Set when the vGPU migrates: the source had it defined (with this start policy), so the destination
+    /// defines the vGPU it provides. nil: no definition.
+    public var defined: Definition.Start?
 
-    public init(uuid: DeviceUUID, type: String, lifetime: Lifetime, group: String? = nil, policy: PlacementPolicy? = nil) {
+    public init(uuid: DeviceUUID, type: String, lifetime: Lifetime, group: String? = nil, policy: PlacementPolicy? = nil,
+                defined: Definition.Start? = nil) {
+        self.defined = defined
         self.uuid = uuid
         self.type = type
         self.lifetime = lifetime

@@ -18,6 +18,9 @@ public enum Step: Codable, Equatable, Sendable {
     case attachHostdev(domain: String, uuid: DeviceUUID, xml: String, scope: AttachScope)
     case detachHostdev(domain: String, uuid: DeviceUUID, xml: String, scope: AttachScope)
     case writeDefinition(Definition)
+    /// `--migratable`: the domain's definition gets the `<qemu:override>` for the hostdev with `alias`.
+    case addMigrationOverride(domain: String, alias: String)
+    case removeMigrationOverride(domain: String, alias: String)
     case deleteDefinition(Definition)
     /// Record in the domain's vgpuctl metadata that it asks for this vGPU (replacing an entry for the UUID).
     case recordVGPU(domain: String, request: VGPURequest)
@@ -38,6 +41,8 @@ public enum Step: Codable, Equatable, Sendable {
         case let .releaseVF(vf, type, uuid): return .assignVF(vf: vf, type: type, uuid: uuid)
         case let .attachHostdev(domain, uuid, xml, scope): return .detachHostdev(domain: domain, uuid: uuid, xml: xml, scope: scope)
         case let .detachHostdev(domain, uuid, xml, scope): return .attachHostdev(domain: domain, uuid: uuid, xml: xml, scope: scope)
+        case let .addMigrationOverride(domain, alias): return .removeMigrationOverride(domain: domain, alias: alias)
+        case let .removeMigrationOverride(domain, alias): return .addMigrationOverride(domain: domain, alias: alias)
         case let .writeDefinition(definition): return .deleteDefinition(definition)
         case let .deleteDefinition(definition): return .writeDefinition(definition)
         case let .recordVGPU(domain, request): return .forgetVGPU(domain: domain, request: request)
@@ -61,6 +66,8 @@ public enum Step: Codable, Equatable, Sendable {
         case let .detachHostdev(domain, uuid, _, scope): return "detach vGPU \(uuid) from domain \(domain) (\(scope.label))"
         case let .writeDefinition(d): return "define vGPU \(d.uuid) (\(d.type) on \(d.parent), start \(d.start.rawValue))"
         case let .deleteDefinition(d): return "undefine vGPU \(d.uuid)"
+        case let .addMigrationOverride(domain, alias): return "let QEMU migrate hostdev \(alias) of domain \(domain) (x-device-dirty-page-tracking=off)"
+        case let .removeMigrationOverride(domain, alias): return "drop the migration override of hostdev \(alias) from domain \(domain)"
         case let .recordVGPU(domain, r): return "record in domain \(domain)'s metadata: \(r.type) vGPU \(r.uuid), lifetime \(r.lifetime.rawValue)"
         case let .forgetVGPU(domain, r): return "drop vGPU \(r.uuid) from domain \(domain)'s metadata"
         case let .replaceDefinition(_, d):

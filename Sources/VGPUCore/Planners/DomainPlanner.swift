@@ -15,7 +15,8 @@ public enum DomainPlanner {
 
     /// `create --vm`: create each vGPU, then attach it; one transaction (a failed attach removes the vGPUs).
     public static func createAndAttach(_ placements: [Placement], uuids: [DeviceUUID], domain: String, scope: AttachScope,
-                                       hostdev: (VGPU) throws -> String) throws -> Plan {
+                                       migratable: Bool = false, hostdev: (VGPU) throws -> String) throws -> Plan {
+        try refuseMigratable(migratable, scope: scope, domain: domain)
         var steps: [Step] = []
         for (placement, uuid) in zip(placements, uuids) {
             let vgpu = VGPU(uuid: uuid, parent: placement.parent, type: placement.type, layout: placement.layout,
@@ -23,11 +24,20 @@ public enum DomainPlanner {
             steps.append(LifecyclePlanner.createStep(placement, uuid: uuid))
             steps.append(contentsOf: attachSteps(uuid: uuid, xml: try hostdev(vgpu), domain: domain, scope: scope))
             if scope.contains(.config) { steps.append(.recordVGPU(domain: domain, request: VGPURequest(uuid: uuid, type: vgpu.type, lifetime: .persistent))) }
+            if migratable { steps.append(.addMigrationOverride(domain: domain, alias: DomainEdits.userAlias(for: uuid))) }
         }
         return Plan(operation: "create --vm \(domain)", steps: steps)
     }
 
-    public static func attach(_ vgpu: VGPU, domain: String, scope: AttachScope, xml: String) throws -> Plan {
+    /// libvirt applies a `<qemu:override>` only when QEMU starts, and only from the persistent definition.
+    static func refuseMigratable(_ migratable: Bool, scope: AttachScope, domain: String) throws {
+        guard migratable, scope != .config else { return }
+        throw VGPUError(.invalidInput, "--migratable changes domain \(domain)'s definition, which QEMU reads when it starts; the running domain cannot take it",
+                        fix: "shut the domain down first, or use --config (it then applies from the next start)")
+    }
+
+    public static func attach(_ vgpu: VGPU, domain: String, scope: AttachScope, xml: String, migratable: Bool = false) throws -> Plan {
+        try refuseMigratable(migratable, scope: scope, domain: domain)
         if vgpu.domains.contains(domain) {
             throw VGPUError(.invalidInput, "vGPU \(vgpu.uuid) is already attached to domain \(domain)", fix: "nothing to do")
         }
@@ -37,6 +47,7 @@ public enum DomainPlanner {
         }
         var steps = attachSteps(uuid: vgpu.uuid, xml: xml, domain: domain, scope: scope)
         if scope.contains(.config) { steps.append(.recordVGPU(domain: domain, request: VGPURequest(uuid: vgpu.uuid, type: vgpu.type, lifetime: .persistent))) }
+        if migratable { steps.append(.addMigrationOverride(domain: domain, alias: DomainEdits.userAlias(for: vgpu.uuid))) }
         return Plan(operation: "attach", steps: steps)
     }
 

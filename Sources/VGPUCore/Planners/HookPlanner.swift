@@ -36,14 +36,45 @@ public enum HookPlanner {
         return Plan(operation: "hook prepare \(name)", steps: steps)
     }
 
+    /// Why libvirt released a domain (`release end`'s fourth argument since libvirt 10.5; older ones pass `-`).
+    public enum ReleaseReason: Equatable, Sendable {
+        /// It migrated away: this host no longer runs it.
+        case migrated
+        /// It failed to start, which for an incoming migration means the migration failed.
+        case failed
+        case other
+
+        public init(argument: String?) {
+            switch argument {
+            case "migrated": self = .migrated
+            case "failed": self = .failed
+            default: self = .other
+            }
+        }
+    }
+
     /// `release end`: remove the vGPUs whose lifetime is the domain's (its metadata says so), unless another
-    /// running domain uses one or it has a definition; persistent ones stay.
-    public static func release(_ domain: DomainDocument, inventory: Inventory, running: [HostdevSource: Set<String>]) -> Plan {
+    /// running domain uses one or it has a definition; persistent ones stay. A domain that migrated away also
+    /// gives up its undefined persistent ones (the destination has its own now, and the metadata recreates
+    /// them should it start here again). `incoming`: what the hook created at `migrate begin` for this domain,
+    /// removed (definitions too) when the incoming migration failed, and otherwise kept.
+    public static func release(_ domain: DomainDocument, inventory: Inventory, running: [HostdevSource: Set<String>],
+                               reason: ReleaseReason = .other, incoming: [DeviceUUID] = []) -> Plan {
         let name = domain.name ?? "?"
-        let steps = VGPUMetadata.requests(in: domain).requests.filter { $0.lifetime == .domain }.compactMap { request -> Step? in
-            guard let vgpu = inventory.vgpu(request.uuid), inventory.definition(request.uuid) == nil,
-                  (running[.mdev(request.uuid)] ?? []).subtracting([name]).isEmpty else { return nil }
-            return LifecyclePlanner.removeStep(vgpu)
+        let unused = { (uuid: DeviceUUID) in (running[.mdev(uuid)] ?? []).subtracting([name]).isEmpty }
+        var steps: [Step] = [], removed = Set<DeviceUUID>()
+        if reason == .failed {
+            for uuid in incoming {
+                guard let vgpu = inventory.vgpu(uuid), unused(uuid) else { continue }
+                if let definition = inventory.definition(uuid) { steps.append(.deleteDefinition(definition)) }
+                steps.append(LifecyclePlanner.removeStep(vgpu))
+                removed.insert(uuid)
+            }
+        }
+        let released = VGPUMetadata.requests(in: domain).requests.filter { $0.lifetime == .domain || reason == .migrated }
+        for request in released where !removed.contains(request.uuid) {
+            guard let vgpu = inventory.vgpu(request.uuid), inventory.definition(request.uuid) == nil, unused(request.uuid) else { continue }
+            steps.append(LifecyclePlanner.removeStep(vgpu))
         }
         return Plan(operation: "hook release \(name)", steps: steps, recovery: .rollForward)
     }

@@ -5,9 +5,13 @@ public struct HostdevXML: Sendable {
         public var display: Bool?
         /// `ramfb='on'`: a boot display before the guest driver loads (requires display on).
         public var ramfb: Bool?
-        public init(display: Bool? = nil, ramfb: Bool? = nil) {
+        /// `--migratable`: a user alias (`ua-vgpu-UUID`) so a `<qemu:override>` can name the device, and that
+        /// override (DomainEdits.addingMigrationOverride) in the domain's definition.
+        public var migratable: Bool
+        public init(display: Bool? = nil, ramfb: Bool? = nil, migratable: Bool = false) {
             self.display = display
             self.ramfb = ramfb
+            self.migratable = migratable
         }
     }
 
@@ -18,7 +22,7 @@ public struct HostdevXML: Sendable {
     public let metadataDevice: Template
 
     public init(mdev: Template, pci: Template, nodedev: Template,
-                metadataDevice: Template = Template(name: "metadata-device", text: "<device uuid='{{uuid}}' type='{{type}}' lifetime='{{lifetime}}'{{#group}} group='{{group}}'{{/group}}{{#policy}} policy='{{policy}}'{{/policy}}/>")) {
+                metadataDevice: Template = Template(name: "metadata-device", text: "<device uuid='{{uuid}}' type='{{type}}' lifetime='{{lifetime}}'{{#group}} group='{{group}}'{{/group}}{{#policy}} policy='{{policy}}'{{/policy}}{{#defined}} defined='{{defined}}'{{/defined}}/>")) {
         self.mdev = mdev
         self.pci = pci
         self.nodedev = nodedev
@@ -39,6 +43,7 @@ public struct HostdevXML: Sendable {
                 "uuid": vgpu.uuid.text,
                 "display": options.display.map { $0 ? "on" : "off" } ?? "",
                 "ramfb": options.ramfb.map { $0 ? "on" : "off" } ?? "",
+                "alias": options.migratable ? DomainEdits.userAlias(for: vgpu.uuid) : "",
             ])
         case .nvidiaVFIO:
             let address = try PCIAddress(parsing: vgpu.pciAddress ?? vgpu.parent)

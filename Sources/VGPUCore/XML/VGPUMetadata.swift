@@ -2,7 +2,11 @@
 /// namespace there, and hands it back verbatim):
 ///
 ///     <vgpu:vgpus xmlns:vgpu='http://vgpuctl.org/xmlns/domain/1'>
-///       <device uuid='…' type='mtty-2' lifetime='persistent|domain' [group='…'] [policy='pack|spread']/>
+///       <device uuid='…' type='mtty-2' lifetime='persistent|domain' [group='…'] [policy='pack|spread']
+///               [defined='auto|manual']/>
+///
+/// `defined` says the vGPU had a definition with that start policy when the domain left its last host
+/// (`vgpuctl migrate` records it), so the destination defines its vGPU too.
 ///     </vgpu:vgpus>
 ///
 /// Only elements in this namespace, directly under `/domain/metadata`, are read; look-alikes in any other
@@ -14,15 +18,19 @@ public enum VGPUMetadata {
     /// The requests a domain records, and a problem line for each device element that could not be read.
     public static func requests(in domain: DomainDocument) -> (requests: [VGPURequest], problems: [String]) {
         var requests: [VGPURequest] = [], problems: [String] = []
-        let containers = domain.root.children("metadata").flatMap { $0.children("vgpus", namespace: namespace) }
-        // libvirt puts the namespace on the container only; its children are ours whether or not they repeat it.
-        let devices = containers.flatMap { $0.children.filter { $0.name == "device" && ($0.namespace == nil || $0.namespace == namespace) } }
-        for device in devices {
+        for device in deviceElements(in: domain) {
             do { requests.append(try request(device)) } catch let error as VGPUError {
                 problems.append("domain \(domain.name ?? "?"): vgpuctl metadata skipped: \(error.message)")
             } catch {}
         }
         return (requests, problems)
+    }
+
+    /// The `<device>` elements of vgpuctl's container directly under `/domain/metadata`.
+    static func deviceElements(in domain: DomainDocument) -> [XMLNode] {
+        let containers = domain.root.children("metadata").flatMap { $0.children("vgpus", namespace: namespace) }
+        // libvirt puts the namespace on the container only; its children are ours whether or not they repeat it.
+        return containers.flatMap { $0.children.filter { $0.name == "device" && ($0.namespace == nil || $0.namespace == namespace) } }
     }
 
     static func request(_ device: XMLNode) throws -> VGPURequest {
@@ -41,7 +49,14 @@ public enum VGPUMetadata {
             }
             return policy
         }
-        return VGPURequest(uuid: uuid, type: type, lifetime: lifetime, group: device.attribute("group"), policy: policy)
+        let definedText = device.attribute("defined")
+        let defined = try definedText.map { text -> Definition.Start in
+            guard let start = Definition.Start(rawValue: text) else {
+                throw VGPUError(.invalidInput, "device \(uuid) has defined '\(Validation.printable(text))' (auto or manual)")
+            }
+            return start
+        }
+        return VGPURequest(uuid: uuid, type: type, lifetime: lifetime, group: device.attribute("group"), policy: policy, defined: defined)
     }
 
     /// The `<vgpus>` element for `requests` as `virDomainSetMetadata` takes it (libvirt adds the namespace and
@@ -51,7 +66,8 @@ public enum VGPUMetadata {
         guard !requests.isEmpty else { return nil }
         let devices = try requests.map { request in
             try template.render(["uuid": request.uuid.text, "type": request.type, "lifetime": request.lifetime.rawValue,
-                                 "group": request.group ?? "", "policy": request.policy?.rawValue ?? ""]).trimmingWhitespace
+                                 "group": request.group ?? "", "policy": request.policy?.rawValue ?? "",
+                                 "defined": request.defined?.rawValue ?? ""]).trimmingWhitespace
         }
         return "<vgpus>" + devices.joined() + "</vgpus>"
     }

@@ -41,6 +41,23 @@ public struct HostStepRunner: StepRunner {
         case let .writeAttributes(uuid, parent, layout, attributes):
             try sysfs.writeAttributes(attributes, uuid: uuid, parent: parent, layout: layout)
         case .keepAttributes: break  // see Step.writeAttributes: removing the device discards them
+        case let .addMigrationOverride(domain, alias): try redefine(domain, "add the migration override of \(alias)") {
+            DomainEdits.hasMigrationOverride($0, alias: alias) ? nil : try DomainEdits.addingMigrationOverride(in: $0, alias: alias, what: $1)
+        }
+        case let .removeMigrationOverride(domain, alias): try redefine(domain, "remove the migration override of \(alias)") {
+            try DomainEdits.removingMigrationOverride(in: $0, alias: alias, what: $1)
+        }
+        }
+    }
+
+    /// Redefines the domain with its persistent XML changed by `change` (nil: nothing to change, so a repeated
+    /// step does nothing).
+    private func redefine(_ domain: String, _ purpose: String, _ change: (String, String) throws -> String?) throws {
+        let libvirt = try hypervisor()
+        let xml = try libvirt.xml(of: domain, inactive: true)
+        guard let changed = try change(xml, "the inactive XML of domain \(domain)"), changed != xml else { return }
+        do { try libvirt.define(changed) } catch let error as VGPUError {
+            throw VGPUError(error.kind, "could not \(purpose) in domain \(domain): \(error.message)", fix: error.fix)
         }
     }
 

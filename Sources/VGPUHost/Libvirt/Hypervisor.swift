@@ -26,6 +26,8 @@ public protocol Hypervisor: AnyObject {
     func attach(_ xml: String, to domain: String, scope: AttachScope) throws
     /// For a live detach, waits up to `timeout` seconds for the guest to release the device.
     func detach(_ xml: String, from domain: String, scope: AttachScope, timeout: Double) throws
+    /// Defines (or redefines) a domain from its XML: the persistent definition changes, a running domain not.
+    func define(_ xml: String) throws
     /// Replaces the domain's metadata element in `namespace` with `element` (nil removes it).
     func setMetadata(_ element: String?, namespace: String, prefix: String, domain: String, scope: AttachScope) throws
 }

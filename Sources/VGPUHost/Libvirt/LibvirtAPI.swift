@@ -55,6 +55,18 @@ public struct LibvirtAPI: @unchecked Sendable {
     /// (domain, type, metadata, key, uri, flags).
     public let virDomainSetMetadata: (@convention(c) (Dom, Int32, Str, Str, Str, UInt32) -> Int32)! = symbol("virDomainSetMetadata")
 
+    public let virDomainDefineXML: (@convention(c) (Conn, Str) -> Dom)! = symbol("virDomainDefineXML")
+
+    // MARK: migration
+    /// (domain, destination connection URI, params, nparams, flags): peer-to-peer, so the source daemon reaches the destination.
+    public let virDomainMigrateToURI3: (@convention(c) (Dom, Str, virTypedParameterPtr?, UInt32, UInt32) -> Int32)! = symbol("virDomainMigrateToURI3")
+    public let virDomainGetJobStats: (@convention(c) (Dom, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<virTypedParameterPtr?>?, UnsafeMutablePointer<Int32>?, UInt32) -> Int32)! = symbol("virDomainGetJobStats")
+    public let virDomainMigrateSetMaxDowntime: (@convention(c) (Dom, UInt64, UInt32) -> Int32)! = symbol("virDomainMigrateSetMaxDowntime")
+    public let virDomainAbortJob: (@convention(c) (Dom) -> Int32)! = symbol("virDomainAbortJob")
+    public let virTypedParamsAddString: (@convention(c) (UnsafeMutablePointer<virTypedParameterPtr?>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, Str, Str) -> Int32)! = symbol("virTypedParamsAddString")
+    public let virTypedParamsGetULLong: (@convention(c) (virTypedParameterPtr?, Int32, Str, UnsafeMutablePointer<UInt64>?) -> Int32)! = symbol("virTypedParamsGetULLong")
+    public let virTypedParamsFree: (@convention(c) (virTypedParameterPtr?, Int32) -> Void)! = symbol("virTypedParamsFree")
+
     // MARK: node devices
     public let virConnectListAllNodeDevices: (@convention(c) (Conn, UnsafeMutablePointer<UnsafeMutablePointer<virNodeDevicePtr?>?>?, UInt32) -> Int32)! = symbol("virConnectListAllNodeDevices")
     public let virNodeDeviceFree: (@convention(c) (virNodeDevicePtr?) -> Int32)! = symbol("virNodeDeviceFree")

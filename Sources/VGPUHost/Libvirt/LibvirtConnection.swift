@@ -6,8 +6,8 @@ import VGPUCore
 
 /// The libvirt C API (loaded on first use: see `LibvirtAPI`). Errors keep libvirt's own message inside ours.
 public final class LibvirtConnection: Hypervisor {
-    private let api: LibvirtAPI
-    private let connection: virConnectPtr
+    let api: LibvirtAPI
+    let connection: virConnectPtr
     public let uri: String
 
     /// `uri` nil: `LIBVIRT_DEFAULT_URI`, else `qemu:///system`.
@@ -143,6 +143,13 @@ public final class LibvirtConnection: Hypervisor {
         }
     }
 
+    public func define(_ xml: String) throws {
+        guard let handle = api.virDomainDefineXML(connection, xml) else {
+            throw Self.error(api, .libvirt, "libvirt refused the domain definition", fix: "see libvirt's message")
+        }
+        _ = api.virDomainFree(handle)
+    }
+
     /// libvirt's node devices with the mdev capability (vGPUs, running or only defined through mdevctl) and
     /// the mdev_types capability (parents).
     public func nodeDevices() throws -> [NodeDevice] {
@@ -165,7 +172,7 @@ public final class LibvirtConnection: Hypervisor {
 
     // MARK: helpers
 
-    private func lookup(_ nameOrUUID: String) throws -> virDomainPtr {
+    func lookup(_ nameOrUUID: String) throws -> virDomainPtr {
         if let handle = api.virDomainLookupByName(connection, nameOrUUID) { return handle }
         if DeviceUUID.looksLikeUUID(nameOrUUID), let handle = api.virDomainLookupByUUIDString(connection, nameOrUUID) { return handle }
         throw Self.error(api, .notFound, "no libvirt domain named '\(Validation.printable(nameOrUUID))' on \(uri)",
@@ -200,8 +207,8 @@ public final class LibvirtConnection: Hypervisor {
 final class RemovalEvents {
     private(set) var removed: Set<String> = []
     private(set) var failed: Set<String> = []
-    private let api: LibvirtAPI
-    private let connection: virConnectPtr
+    let api: LibvirtAPI
+    let connection: virConnectPtr
     private var callbackIDs: [Int32] = []
     private var timer: Int32 = -1
 

@@ -19,9 +19,11 @@ enum HookMain {
         let host = HostContext.resolve()
         let wait = ProcessEnvironment.value("VGPUCTL_HOOK_WAIT").flatMap(Double.init) ?? 10
         do {
-            let actions = try LibvirtHook.run(operation, domainXML: String(decoding: input, as: UTF8.self), host: host, wait: wait,
+            let outcome = try LibvirtHook.run(operation, domainXML: String(decoding: input, as: UTF8.self), host: host, wait: wait,
                                               started: started)
-            for line in actions { log(LOG_INFO, line) }
+            for line in outcome.actions { log(LOG_INFO, line) }
+            // At 'migrate begin' libvirt takes the hook's standard output as the domain XML (empty: unchanged).
+            if let xml = outcome.xml { Console.out(xml) }
             exit(0)
         } catch let error as VGPUError {
             // libvirt shows the hook's standard error to whoever started the domain ('virsh start').

@@ -59,8 +59,9 @@ public struct XMLReader {
                 let name = try self.name()
                 skipWhitespace()
                 try expect(">")
-                guard let open = stack.popLast() else { throw fail("end tag </\(name)> without a start tag") }
+                guard var open = stack.popLast() else { throw fail("end tag </\(name)> without a start tag") }
                 guard open.rawName == name else { throw fail("end tag </\(name)> closes <\(open.rawName)>") }
+                open.node.range = open.node.range.map { $0.lowerBound..<index }
                 bindings.removeLast(open.declared)
                 if stack.isEmpty { root = open.node } else { stack[stack.count - 1].node.children.append(open.node) }
             } else if starts(with: "<!--") {
@@ -76,7 +77,9 @@ public struct XMLReader {
             } else if starts(with: "<!") {
                 throw fail("a declaration (<!...) inside the document")
             } else {
-                let (open, selfClosing) = try startTag()
+                let tagStart = index
+                var (open, selfClosing) = try startTag()
+                open.node.range = tagStart..<index
                 if selfClosing {
                     bindings.removeLast(open.declared)
                     if stack.isEmpty { root = open.node } else { stack[stack.count - 1].node.children.append(open.node) }
@@ -116,7 +119,7 @@ public struct XMLReader {
     private mutating func startTag() throws -> (Open, selfClosing: Bool) {
         index += 1
         let rawName = try name()
-        var raw: [(name: String, value: String)] = []
+        var raw: [(name: String, value: String, range: Range<Int>)] = []
         while true {
             let hadSpace = skipWhitespace()
             guard index < bytes.count else { throw fail("the document ends inside <\(rawName)>") }
@@ -126,26 +129,27 @@ public struct XMLReader {
             skipWhitespace()
             try expect("=")
             skipWhitespace()
+            let valueStart = index + 1
             let value = try attributeValue()
             guard !raw.contains(where: { $0.name == attributeName }) else { throw fail("attribute \(attributeName) repeated in <\(rawName)>") }
-            raw.append((attributeName, value))
+            raw.append((attributeName, value, valueStart..<index - 1))
         }
         let selfClosing = bytes[index] == UInt8(ascii: "/")
         index += selfClosing ? 2 : 1
 
         // Namespace declarations first: they apply to the element's own name and attributes.
         var declared = 0
-        for (attributeName, value) in raw {
+        for (attributeName, value, _) in raw {
             if attributeName == "xmlns" { bindings.append(("", value)); declared += 1 }
             else if attributeName.hasPrefix("xmlns:") { bindings.append((String(attributeName.dropFirst(6)), value)); declared += 1 }
         }
         let (prefix, local) = split(rawName)
         var node = XMLNode(name: local, namespace: try namespace(of: prefix, defaultApplies: true, in: rawName))
         var seen = Set<String>()
-        for (attributeName, value) in raw where attributeName != "xmlns" && !attributeName.hasPrefix("xmlns:") {
+        for (attributeName, value, range) in raw where attributeName != "xmlns" && !attributeName.hasPrefix("xmlns:") {
             let (attributePrefix, attributeLocal) = split(attributeName)
             let attribute = XMLAttribute(name: attributeLocal, namespace: try namespace(of: attributePrefix, defaultApplies: false, in: attributeName),
-                                         value: value)
+                                         value: value, valueRange: range)
             guard seen.insert("\(attribute.namespace ?? "")\u{0}\(attributeLocal)").inserted else {
                 throw fail("attribute \(attributeLocal) repeated in <\(rawName)> (through a namespace prefix)")
             }
