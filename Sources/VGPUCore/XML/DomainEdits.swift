@@ -88,14 +88,26 @@ public enum DomainEdits {
         let domain = try DomainDocument(xml: xml, what: what)
         let found = overrideDevices(in: domain, alias: alias)
         guard !found.isEmpty else { return nil }
+        let bytes = Array(xml.utf8)
         let ranges = found.compactMap { override, device in override.children.count == 1 ? override.range : device.range }
-        return replacing(ranges.map { ($0, "") }, in: xml)
+        return replacing(ranges.map { (wholeLines($0, in: bytes), "") }, in: xml)
     }
 
     private static func overrideDevices(in domain: DomainDocument, alias: String) -> [(XMLNode, XMLNode)] {
         domain.root.children("override", namespace: qemuNamespace).flatMap { override in
             override.children("device", namespace: qemuNamespace).filter { $0.attribute("alias") == alias }.map { (override, $0) }
         }
+    }
+
+    /// `range` grown to the whole lines it covers when nothing but blanks shares them (so a removed element
+    /// leaves no empty line behind).
+    static func wholeLines(_ range: Range<Int>, in bytes: [UInt8]) -> Range<Int> {
+        var start = range.lowerBound, end = range.upperBound
+        while start > 0, bytes[start - 1] == 0x20 || bytes[start - 1] == 0x09 { start -= 1 }
+        guard start == 0 || bytes[start - 1] == 0x0A else { return range }
+        while end < bytes.count, bytes[end] == 0x20 || bytes[end] == 0x09 { end += 1 }
+        guard end == bytes.count || bytes[end] == 0x0A else { return range }
+        return start..<min(end + 1, bytes.count)
     }
 
     /// Applies non-overlapping byte-range replacements (values are UUIDs: nothing to escape).
