@@ -11,6 +11,15 @@ public struct NodeDevice: Codable, Equatable, Sendable {
     /// For a parent: the types it offers.
     public var types: [VGPUType]
 
+    public init(name: String, parent: String?, active: Bool, uuid: DeviceUUID? = nil, type: String? = nil, types: [VGPUType] = []) {
+        self.name = name
+        self.parent = parent
+        self.active = active
+        self.uuid = uuid
+        self.type = type
+        self.types = types
+    }
+
     enum CodingKeys: String, CodingKey { case name, parent, active, uuid, type, types }
 }
 

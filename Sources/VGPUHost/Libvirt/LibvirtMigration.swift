@@ -25,6 +25,12 @@ public struct CompletedMigration: Equatable, Sendable {
     public var downtimeMs: UInt64?
     public var totalMs: UInt64?
     public var deviceBytes: UInt64?
+
+    public init(downtimeMs: UInt64?, totalMs: UInt64?, deviceBytes: UInt64?) {
+        self.downtimeMs = downtimeMs
+        self.totalMs = totalMs
+        self.deviceBytes = deviceBytes
+    }
 }
 
 /// The source side of a live migration as the coordinator drives it. `LibvirtConnection` is the real one;
