@@ -142,7 +142,7 @@ depends=$(cd "$shlib" && dpkg-shlibdeps -O -e"${executables[@]}" 2>"$shlib/warni
 # Shown, not fatal: e.g. "could avoid a useless dependency" (libudev: linked for the udev monitor, unused so far).
 grep -v -e 'should already be installed in their package' "$shlib/warnings" >&2 || true
 [ -n "$depends" ] || die "dpkg-shlibdeps found no dependency"
-while read -r soname _; do
+while read -r soname minimum _; do
   [[ -z $soname || $soname == \#* ]] && continue
   path=$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64/ { print $NF; exit }')
   [ -n "$path" ] || die "dlopen'ed $soname is not installed here, so its package is unknown"
@@ -150,8 +150,8 @@ while read -r soname _; do
   # merged /usr: dpkg knows the file under the name its package ships it with.
   package=$(dpkg -S "$real" 2>/dev/null || dpkg -S "/usr$real" 2>/dev/null || dpkg -S "${real#/usr}") 
   package=${package%%:*}
-  upstream=$(dpkg-query -W -f='${Version}' "$package" | sed -E 's/-[^-]*$//')
-  if ! grep -qE "(^|, )$package( |,|$)" <<< "$depends"; then depends="$depends, $package (>= $upstream)"; fi
+  [ -n "$minimum" ] || die "packaging/dlopen-libraries gives no minimum version for $soname"
+  if ! grep -qE "(^|, )$package( |,|$)" <<< "$depends"; then depends="$depends, $package (>= $minimum)"; fi
 done < packaging/dlopen-libraries
 
 # 5. Control files, with the unit list in the maintainer scripts and the installed size as dpkg-gencontrol counts
