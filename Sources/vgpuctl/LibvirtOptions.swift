@@ -19,8 +19,7 @@ struct LibvirtOptions: ParsableArguments {
 struct HostdevOptions: ParsableArguments {
     @Option(help: "The vGPU's display (on|off).") var display: OnOff?
     @Option(help: "A ramfb boot display (on|off).") var ramfb: OnOff?
-    @Flag(help: ArgumentHelp("Let QEMU live-migrate the vGPU without device dirty-page tracking (x-device-dirty-page-tracking=off in a <qemu:override>); domain shut off.",
-                             discussion: "Needed by drivers that do not log DMA themselves, e.g. the mtty sample."))
+    @Flag(help: ArgumentHelp("Let QEMU live-migrate the vGPU although its driver does not track dirty pages (a <qemu:override>; domain shut off)."))
     var migratable = false
 
     var isSet: Bool { display != nil || ramfb != nil || migratable }

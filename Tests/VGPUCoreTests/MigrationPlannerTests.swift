@@ -157,9 +157,10 @@ import Testing
         let added = try DomainEdits.addingMigrationOverride(in: Self.xml, alias: alias, what: "t")
         #expect(DomainEdits.hasMigrationOverride(added, alias: alias))
         let root = try DomainDocument(xml: added, what: "t").root
-        let property = root.child("override", namespace: DomainEdits.qemuNamespace)?.child("device", namespace: DomainEdits.qemuNamespace)?
-            .child("frontend", namespace: DomainEdits.qemuNamespace)?.child("property", namespace: DomainEdits.qemuNamespace)
-        #expect(property?.attribute("name") == "x-device-dirty-page-tracking" && property?.attribute("value") == "false")
+        let properties = root.child("override", namespace: DomainEdits.qemuNamespace)?.child("device", namespace: DomainEdits.qemuNamespace)?
+            .child("frontend", namespace: DomainEdits.qemuNamespace)?.children("property", namespace: DomainEdits.qemuNamespace) ?? []
+        #expect(properties.map { "\($0.attribute("name") ?? "")=\($0.attribute("value") ?? "") (\($0.attribute("type") ?? ""))" }
+                == ["x-device-dirty-page-tracking=off (string)", "enable-migration=on (string)"])
         #expect(try DomainEdits.removingMigrationOverride(in: added, alias: alias, what: "t") == Self.xml)
         #expect(try DomainEdits.removingMigrationOverride(in: Self.xml, alias: alias, what: "t") == nil)
         #expect(throws: VGPUError.self) { try DomainEdits.addingMigrationOverride(in: Self.xml, alias: "ua-other", what: "t") }

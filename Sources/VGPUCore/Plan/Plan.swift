@@ -66,7 +66,7 @@ public enum Step: Codable, Equatable, Sendable {
         case let .detachHostdev(domain, uuid, _, scope): return "detach vGPU \(uuid) from domain \(domain) (\(scope.label))"
         case let .writeDefinition(d): return "define vGPU \(d.uuid) (\(d.type) on \(d.parent), start \(d.start.rawValue))"
         case let .deleteDefinition(d): return "undefine vGPU \(d.uuid)"
-        case let .addMigrationOverride(domain, alias): return "let QEMU migrate hostdev \(alias) of domain \(domain) (x-device-dirty-page-tracking=off)"
+        case let .addMigrationOverride(domain, alias): return "let QEMU migrate hostdev \(alias) of domain \(domain) (x-device-dirty-page-tracking=off, enable-migration=on)"
         case let .removeMigrationOverride(domain, alias): return "drop the migration override of hostdev \(alias) from domain \(domain)"
         case let .recordVGPU(domain, r): return "record in domain \(domain)'s metadata: \(r.type) vGPU \(r.uuid), lifetime \(r.lifetime.rawValue)"
         case let .forgetVGPU(domain, r): return "drop vGPU \(r.uuid) from domain \(domain)'s metadata"

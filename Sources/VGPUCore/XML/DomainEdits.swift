@@ -48,11 +48,13 @@ public enum DomainEdits {
     /// The user alias libvirt requires before a `<qemu:override>` may name a hostdev (`ua-` prefix).
     public static func userAlias(for uuid: DeviceUUID) -> String { "ua-vgpu-\(uuid.text)" }
 
-    /// `xml` (a domain's persistent definition) with a `<qemu:override>` that sets QEMU's vfio-pci property
-    /// `x-device-dirty-page-tracking=off` on the hostdev with `alias`: QEMU then tracks the vGPU's dirty
-    /// pages through the IOMMU instead of asking the device, which is what lets it migrate an mdev whose
-    /// driver does not log DMA (the kernel's mtty sample, and vendor drivers without device dirty tracking).
-    /// libvirt merges several `<qemu:override>` elements, so the domain's own are left alone.
+    /// `xml` (a domain's persistent definition) with a `<qemu:override>` that sets two of QEMU's vfio-pci
+    /// properties on the hostdev with `alias`: `x-device-dirty-page-tracking=off` (do not ask the device to log
+    /// DMA) and `enable-migration=on` (migrate even though neither the device nor the legacy type1 IOMMU tracks
+    /// dirty pages; QEMU then treats guest memory the device may write as dirty). Without the second, QEMU
+    /// 10 adds a migration blocker for an mdev whose driver does not log DMA (the kernel's mtty sample, seen in
+    /// the VM tier). Both are OnOffAuto properties, hence `type='string'`. libvirt merges several
+    /// `<qemu:override>` elements, so the domain's own are left alone.
     public static func addingMigrationOverride(in xml: String, alias: String, what: String) throws -> String {
         let domain = try DomainDocument(xml: xml, what: what)
         guard domain.root.children("devices").flatMap({ $0.children("hostdev") }).contains(where: { $0.child("alias")?.attribute("name") == alias }) else {
@@ -62,7 +64,8 @@ public enum DomainEdits {
             <qemu:override xmlns:qemu='\(qemuNamespace)'>
                 <qemu:device alias='\(alias)'>
                   <qemu:frontend>
-                    <qemu:property name='x-device-dirty-page-tracking' type='bool' value='false'/>
+                    <qemu:property name='x-device-dirty-page-tracking' type='string' value='off'/>
+                    <qemu:property name='enable-migration' type='string' value='on'/>
                   </qemu:frontend>
                 </qemu:device>
               </qemu:override>
