@@ -101,6 +101,7 @@ start_second_libvirtd() {  # start_second_libvirtd [--hook]: --hook installs vgp
   # The first daemon's QEMU capabilities, probed once: copied, they spare the second daemon the probe (TCG: minutes).
   virsh -c qemu:///system domcapabilities --virttype qemu >/dev/null 2>&1
   local r=$LIBVIRT2_ROOT hook=0
+  ip link set lo up   # the VM has no network (-nic none); not even loopback is up
   [ "${1:-}" = --hook ] && hook=1
   rm -rf "$r"; mkdir -p "$r"/etc "$r"/run "$r"/lib/qemu "$r"/cache "$r"/log/qemu
   cp -a /etc/libvirt/*.conf "$r/etc/"
@@ -115,20 +116,18 @@ auth_tcp = "none"
 host_uuid = "$LIBVIRT2_HOST_UUID"
 log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
 CONF
-  # Where the source QEMU sends the migration stream: without it, the destination's hostname.
-  cat >> "$r/etc/qemu.conf" <<CONF
-# vmtier: the migration destination
-migration_address = "127.0.0.1"
-migration_host = "127.0.0.1"
-CONF
+  # The source QEMU sends the stream to the destination's hostname (qemu.conf refuses a loopback migration_host or
+  # migration_address): let the VM's hostname resolve to the loopback.
+  grep -q "[[:space:]]$(hostname)\$" /etc/hosts || echo "127.0.0.1 $(hostname)" >> /etc/hosts
   unshare -m --propagation private bash -c '
     set -e; r=$1
     mount --bind "$r/etc" /etc/libvirt; mount --bind "$r/run" /run/libvirt; mount --bind "$r/lib" /var/lib/libvirt
     mount --bind "$r/cache" /var/cache/libvirt; mount --bind "$r/log" /var/log/libvirt
     if [ "$2" = 1 ]; then "$3" install-hook >/dev/null; fi
-    exec libvirtd -d --listen' libvirt2 "$r" "$hook" "$VGPUCTL" || return 1
-  for _ in $(seq 60); do virsh2 version >/dev/null 2>&1 && return 0; sleep 1; done
-  echo "the second libvirtd did not answer on $LIBVIRT2_URI"; return 1
+    exec libvirtd -d --listen -p /run/libvirt/libvirtd.pid' libvirt2 "$r" "$hook" "$VGPUCTL" || return 1
+  # version answers while the drivers still initialise (a QEMU driver that then fails stops the daemon): list too
+  for _ in $(seq 60); do virsh2 version >/dev/null 2>&1 && sleep 1 && virsh2 list >/dev/null 2>&1 && return 0; sleep 1; done
+  echo "the second libvirtd did not answer on $LIBVIRT2_URI:"; tail -5 "$r/log/libvirtd.log"; return 1
 }
 
 stop_second_libvirtd() {
@@ -142,8 +141,11 @@ stop_second_libvirtd() {
 
 # A shut-off domain that can migrate: the qemu XML namespace; its console file opened in append mode (the
 # destination QEMU opens it while the source still writes it); the guest keeps STATE in its mtty UART (see
-# vmtier/guest/nested-init). With UUID, an mtty hostdev (alias ua-vgpu0) and the override QEMU needs to migrate it.
-MIGRATION_OVERRIDE_PROPS="<qemu:property name='x-device-dirty-page-tracking' type='string' value='off'/>"
+# vmtier/guest/nested-init). With UUID, an mtty hostdev (alias ua-vgpu0) and the override QEMU needs to migrate it:
+# mtty has no device dirty tracking and the legacy type1 container no IOMMU dirty tracking, so with the default
+# enable-migration=auto QEMU 10 blocks the migration ("VFIO device doesn't support device and IOMMU dirty
+# tracking"); enable-migration=on turns that into a warning and QEMU uses the container's dirty page log.
+MIGRATION_OVERRIDE_PROPS="<qemu:property name='x-device-dirty-page-tracking' type='string' value='off'/><qemu:property name='enable-migration' type='string' value='on'/>"
 migratable_hostdev() {  # migratable_hostdev UUID [ALIAS]
   printf "<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source><address uuid='%s'/></source><alias name='%s'/></hostdev>" "$1" "${2:-ua-vgpu0}"
 }
