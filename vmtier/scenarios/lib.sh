@@ -56,28 +56,136 @@ CONF
 # Defines a shut-off test domain: the nested busybox guest (same kernel, direct boot, ACPI for hot-plug; it
 # reports its PCI devices on its serial console, /tmp/NAME-console.log). EXTRA goes inside <domain>.
 define_guest() {  # define_guest NAME [EXTRA]
-  cat > "/tmp/$1.xml" <<XML
-<domain type='qemu'>
+  guest_xml "$1" "${2:-}" > "/tmp/$1.xml"
+  virsh -c qemu:///system define "/tmp/$1.xml" >/dev/null
+}
+guest_xml() {  # guest_xml NAME EXTRA [DEVICES] [CMDLINE-EXTRA] [DOMAIN-ATTRIBUTES] [CONSOLE-SOURCE-ATTRIBUTES]
+  cat <<XML
+<domain type='qemu'${5:+ $5}>
   <name>$1</name>
   <memory unit='MiB'>256</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type>
     <kernel>${VMTIER_OUT:?}/vmlinuz</kernel><initrd>$VMTIER_OUT/guest-initrd.cpio.gz</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline></os>
+    <cmdline>console=ttyS0 quiet${4:+ $4}</cmdline></os>
   <features><acpi/></features>
-  ${2:-}
+  $2
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <serial type='file'><source path='/tmp/$1-console.log'/></serial>
-    <console type='file'><source path='/tmp/$1-console.log'/></console>
+    <serial type='file'><source path='/tmp/$1-console.log'${6:+ $6}/></serial>
+    <console type='file'><source path='/tmp/$1-console.log'${6:+ $6}/></console>
+    ${3:-}
   </devices>
 </domain>
 XML
-  virsh -c qemu:///system define "/tmp/$1.xml" >/dev/null
 }
 
 stop_libvirtd() {
   pkill -x libvirtd; for _ in $(seq 30); do pgrep -x libvirtd >/dev/null || return 0; sleep 0.5; done
+}
+
+# --- Live migration between two libvirtd in one kernel (issue 10; recipe: /work/notes/migration-recipe.md) ---
+# The destination daemon runs in its own mount namespace with its own /etc/libvirt, /run/libvirt and
+# /var/{lib,cache,log}/libvirt (under $LIBVIRT2_ROOT), a distinct host_uuid, and listens on TCP 16510 (no TLS, no
+# auth). /run/vgpuctl, /etc/vgpuctl, /etc/mdevctl.d and /var/lib/vgpuctl stay shared: one kernel, one host lock.
+LIBVIRT2_URI=qemu+tcp://127.0.0.1:16510/system
+LIBVIRT2_ROOT=/tmp/libvirt2
+LIBVIRT2_HOST_UUID=2f1c9a6e-5b0d-4c3e-9a7f-0d2b6e8c4a10
+virsh2() { virsh -c "$LIBVIRT2_URI" "$@"; }
+libvirt2_pid() { cat "$LIBVIRT2_ROOT/run/libvirtd.pid" 2>/dev/null; }
+in_libvirt2() { nsenter -t "$(libvirt2_pid)" -m -- "$@"; }  # a command in the destination daemon's mount namespace
+
+start_second_libvirtd() {  # start_second_libvirtd [--hook]: --hook installs vgpuctl's hook in its /etc/libvirt
+  virsh2 version >/dev/null 2>&1 && return 0
+  start_libvirtd || return 1
+  # The first daemon's QEMU capabilities, probed once: copied, they spare the second daemon the probe (TCG: minutes).
+  virsh -c qemu:///system domcapabilities --virttype qemu >/dev/null 2>&1
+  local r=$LIBVIRT2_ROOT hook=0
+  ip link set lo up   # the VM has no network (-nic none); not even loopback is up
+  [ "${1:-}" = --hook ] && hook=1
+  rm -rf "$r"; mkdir -p "$r"/etc "$r"/run "$r"/lib/qemu "$r"/cache "$r"/log/qemu
+  cp -a /etc/libvirt/*.conf "$r/etc/"
+  cp -a /var/cache/libvirt/. "$r/cache/"
+  cat >> "$r/etc/libvirtd.conf" <<CONF
+# vmtier: the migration destination
+listen_tls = 0
+listen_tcp = 1
+listen_addr = "127.0.0.1"
+tcp_port = "16510"
+auth_tcp = "none"
+host_uuid = "$LIBVIRT2_HOST_UUID"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+CONF
+  # The source QEMU sends the stream to the destination's hostname (qemu.conf refuses a loopback migration_host or
+  # migration_address): let the VM's hostname resolve to the loopback.
+  grep -q "[[:space:]]$(hostname)\$" /etc/hosts || echo "127.0.0.1 $(hostname)" >> /etc/hosts
+  unshare -m --propagation private bash -c '
+    set -e; r=$1
+    mount --bind "$r/etc" /etc/libvirt; mount --bind "$r/run" /run/libvirt; mount --bind "$r/lib" /var/lib/libvirt
+    mount --bind "$r/cache" /var/cache/libvirt; mount --bind "$r/log" /var/log/libvirt
+    if [ "$2" = 1 ]; then "$3" install-hook >/dev/null; fi
+    exec libvirtd -d --listen -p /run/libvirt/libvirtd.pid' libvirt2 "$r" "$hook" "$VGPUCTL" || return 1
+  # version answers while the drivers still initialise (a QEMU driver that then fails stops the daemon): list too
+  for _ in $(seq 60); do virsh2 version >/dev/null 2>&1 && sleep 1 && virsh2 list >/dev/null 2>&1 && return 0; sleep 1; done
+  echo "the second libvirtd did not answer on $LIBVIRT2_URI:"; tail -5 "$r/log/libvirtd.log"; return 1
+}
+
+stop_second_libvirtd() {
+  local pid; pid=$(libvirt2_pid)
+  [ -n "$pid" ] || return 0
+  for d in $(virsh2 list --name 2>/dev/null); do virsh2 destroy "$d" >/dev/null 2>&1; done
+  kill "$pid" 2>/dev/null
+  for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || { rm -f "$LIBVIRT2_ROOT/run/libvirtd.pid"; return 0; }; sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null; rm -f "$LIBVIRT2_ROOT/run/libvirtd.pid"
+}
+
+# A shut-off domain that can migrate: the qemu XML namespace; its console file opened in append mode (the
+# destination QEMU opens it while the source still writes it); the guest keeps STATE in its mtty UART (see
+# vmtier/guest/nested-init). With UUID, an mtty hostdev (alias ua-vgpu0) and the override QEMU needs to migrate it:
+# mtty has no device dirty tracking and the legacy type1 container no IOMMU dirty tracking, so with the default
+# enable-migration=auto QEMU 10 blocks the migration ("VFIO device doesn't support device and IOMMU dirty
+# tracking"); enable-migration=on turns that into a warning and QEMU uses the container's dirty page log.
+MIGRATION_OVERRIDE_PROPS="<qemu:property name='x-device-dirty-page-tracking' type='string' value='off'/><qemu:property name='enable-migration' type='string' value='on'/>"
+migratable_hostdev() {  # migratable_hostdev UUID [ALIAS]
+  printf "<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source><address uuid='%s'/></source><alias name='%s'/></hostdev>" "$1" "${2:-ua-vgpu0}"
+}
+migration_override() {  # migration_override [ALIAS]
+  printf "<qemu:override><qemu:device alias='%s'><qemu:frontend>%s</qemu:frontend></qemu:device></qemu:override>" "${1:-ua-vgpu0}" "$MIGRATION_OVERRIDE_PROPS"
+}
+define_migratable_guest() {  # define_migratable_guest NAME [UUID] [STATE]
+  local devices="" extra=""
+  if [ -n "${2:-}" ]; then devices=$(migratable_hostdev "$2"); extra=$(migration_override); fi
+  rm -f "/tmp/$1-console.log"
+  guest_xml "$1" "$extra" "$devices" "mtty_state=${3:-165}" \
+    "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" "append='on'" > "/tmp/$1.xml"
+  virsh -c qemu:///system define "/tmp/$1.xml" >/dev/null
+}
+
+# The guest's mtty state lines: "mtty-state: VALUE seq=N".
+state_last_seq() { grep -a -o 'mtty-state: [0-9]* seq=[0-9]*' "/tmp/$1-console.log" 2>/dev/null | tail -1 | sed 's/.*seq=//'; }
+wait_state() {  # wait_state NAME VALUE [TIMEOUT]: the guest has printed VALUE at least twice (prints the last seq)
+  local n=0
+  for _ in $(seq "${3:-180}"); do
+    n=$(grep -a -c "mtty-state: $2 seq=" "/tmp/$1-console.log" 2>/dev/null)
+    [ "${n:-0}" -ge 2 ] && { state_last_seq "$1"; return 0; }
+    sleep 1
+  done
+  echo "guest $1 never printed 'mtty-state: $2' twice; console:"; tail -5 "/tmp/$1-console.log" 2>/dev/null; return 1
+}
+# After a migration: the same guest goes on (seq continues past SEQ, never restarts: one 'wrote' line) and every
+# line since SEQ reads VALUE, the byte written into the UART before the migration.
+check_state_after() {  # check_state_after NAME VALUE SEQ [TIMEOUT]
+  local f=/tmp/$1-console.log last bad
+  for _ in $(seq "${4:-60}"); do
+    last=$(state_last_seq "$1")
+    [ "${last:-0}" -ge $(( $3 + 3 )) ] && break
+    sleep 1
+  done
+  [ "${last:-0}" -ge $(( $3 + 3 )) ] || { echo "the guest's state lines stopped at seq ${last:-none} (before: $3)"; tail -5 "$f"; return 1; }
+  [ "$(grep -a -c 'mtty-state: wrote' "$f")" = 1 ] || { echo "the guest restarted (more than one 'wrote' line)"; return 1; }
+  bad=$(grep -a -o 'mtty-state: [0-9a-z]* seq=[0-9]*' "$f" | awk -v v="$2" -v s="$3" '{split($3, a, "="); if (a[2] > s && $2 != v) print}' | head -3)
+  [ -z "$bad" ] || { echo "state lost after the migration (wanted $2): $bad"; return 1; }
+  echo "note: guest $1 state $2 intact: seq $3 before, $last after"
 }
 
 finish() {
