@@ -216,7 +216,8 @@ cleanup_domain mig-v
 c_migrate() {
   [ -n "$(get mig-c-seq)" ] || { echo "no running guest"; return 1; }
   local out; put c_seq "$(state_last_seq mig-c)"
-  out=$(timeout "$MIGRATE_TIMEOUT" virsh migrate --live mig-c "$LIBVIRT2_URI" 2>&1) || { echo "virsh migrate: $out"; return 1; }
+  out=$(timeout "$MIGRATE_TIMEOUT" virsh migrate --live mig-c "$LIBVIRT2_URI" 2>&1) \
+    || { echo "virsh migrate: $out"; echo "destination hooks:"; tail -8 "$LIBVIRT2_ROOT/hooks.log"; return 1; }
   put c_done 1
   job_notes mig-c
 }
@@ -235,6 +236,8 @@ check "c: the guest's mtty state survived" c_state
 cleanup_domain mig-c
 
 final_cleanup() {
+  # what libvirt ran on the destination, in order (lib.sh's logging hook): for the lead and for the record
+  sed 's/^/note: destination hook: /' "$LIBVIRT2_ROOT/hooks.log" 2>/dev/null | tail -40
   stop_second_libvirtd
   "$VGPUCTL" uninstall-hook >/dev/null && stop_libvirtd
   remove_all_mdevs; rm -rf /etc/mdevctl.d/mtty
