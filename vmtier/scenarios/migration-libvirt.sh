@@ -50,10 +50,14 @@ vgpuctl_domain() {  # vgpuctl_domain NAME VALUE
   define_migratable_guest "$1" "" "$2" || return 1
   uuid=$(vg create --type mtty-2 --vm "$1" --migratable 2>&1) || { echo "create --type mtty-2 --vm $1 --migratable: $uuid"; return 1; }
   virsh dumpxml --inactive "$1" | grep -q "<qemu:override" || { echo "no <qemu:override> in the domain"; return 1; }
+  # both are needed (/work/notes/migration-recipe.md): without enable-migration=on QEMU blocks the migration
+  virsh dumpxml --inactive "$1" | grep -q "name='x-device-dirty-page-tracking'.*value='off'" &&
+    virsh dumpxml --inactive "$1" | grep -q "name='enable-migration'.*value='on'" \
+    || { echo "the override lacks x-device-dirty-page-tracking=off or enable-migration=on:"; virsh dumpxml --inactive "$1" | grep -A6 "<qemu:override"; return 1; }
   virsh dumpxml --inactive "$1" | grep -q "alias name='ua-" || { echo "no user alias on the hostdev"; return 1; }
   put "$1-uuid" "$uuid"
 }
-check "create --type mtty-2 --vm mig-v --migratable: a user alias and a <qemu:override> in the domain" vgpuctl_domain mig-v 166
+check "create --type mtty-2 --vm mig-v --migratable: a user alias and a <qemu:override> (x-device-dirty-page-tracking=off, enable-migration=on)" vgpuctl_domain mig-v 166
 check "create --type mtty-2 --vm mig-c --migratable" vgpuctl_domain mig-c 167
 start_all() {
   local d rc=0
