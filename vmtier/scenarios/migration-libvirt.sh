@@ -17,7 +17,7 @@ remove_all_mdevs
 rm -rf /etc/mdevctl.d/mtty /var/lib/vgpuctl/journal/*
 MIGRATE_TIMEOUT=${MIGRATE_TIMEOUT:-300}
 # check runs each command in a subshell: what one check learns for the next goes through files
-st=/tmp/migration-libvirt; rm -rf "$st"; mkdir -p "$st"
+st=/tmp/migration-libvirt; rm -rf "$st" /tmp/libvirt2-hooks.log; mkdir -p "$st"
 put() { printf '%s\n' "$2" > "$st/$1"; }
 get() { cat "$st/$1" 2>/dev/null; }
 
@@ -228,7 +228,7 @@ c_migrate() {
   [ -n "$(get mig-c-seq)" ] || { echo "no running guest"; return 1; }
   local out; put c_seq "$(state_last_seq mig-c)"
   out=$(timeout "$MIGRATE_TIMEOUT" virsh migrate --live mig-c "$LIBVIRT2_URI" 2>&1) \
-    || { echo "virsh migrate: $out"; echo "destination hooks:"; tail -8 "$LIBVIRT2_ROOT/hooks.log"; return 1; }
+    || { echo "virsh migrate: $out"; echo "destination hooks:"; tail -8 /tmp/libvirt2-hooks.log; return 1; }
   put c_done 1
   job_notes mig-c
 }
@@ -248,7 +248,7 @@ cleanup_domain mig-c
 
 final_cleanup() {
   # what libvirt ran on the destination, in order (lib.sh's logging hook): for the lead and for the record
-  sed 's/^/note: destination hook: /' "$LIBVIRT2_ROOT/hooks.log" 2>/dev/null | tail -40
+  sed 's/^/note: destination hook: /' /tmp/libvirt2-hooks.log 2>/dev/null | tail -40
   stop_second_libvirtd
   "$VGPUCTL" uninstall-hook >/dev/null && stop_libvirtd
   remove_all_mdevs; rm -rf /etc/mdevctl.d/mtty
