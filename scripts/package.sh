@@ -142,7 +142,7 @@ depends=$(cd "$shlib" && dpkg-shlibdeps -O -e"${executables[@]}" 2>"$shlib/warni
 # Shown, not fatal: e.g. "could avoid a useless dependency" (libudev: linked for the udev monitor, unused so far).
 grep -v -e 'should already be installed in their package' "$shlib/warnings" >&2 || true
 [ -n "$depends" ] || die "dpkg-shlibdeps found no dependency"
-while read -r soname _; do
+while read -r soname floor _; do
   [[ -z $soname || $soname == \#* ]] && continue
   path=$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64/ { print $NF; exit }')
   [ -n "$path" ] || die "dlopen'ed $soname is not installed here, so its package is unknown"
@@ -150,7 +150,10 @@ while read -r soname _; do
   # merged /usr: dpkg knows the file under the name its package ships it with.
   package=$(dpkg -S "$real" 2>/dev/null || dpkg -S "/usr$real" 2>/dev/null || dpkg -S "${real#/usr}") 
   package=${package%%:*}
-  upstream=$(dpkg-query -W -f='${Version}' "$package" | sed -E 's/-[^-]*$//')
+  # The floor the list names (the oldest version vgpuctl is tested with), else the version installed here: a build
+  # host with a newer library (the VM tier's libvirt 11.3 from bookworm-backports) must not raise Depends above
+  # what Debian 12 ships.
+  upstream=${floor:-$(dpkg-query -W -f='${Version}' "$package" | sed -E 's/-[^-]*$//')}
   if ! grep -qE "(^|, )$package( |,|$)" <<< "$depends"; then depends="$depends, $package (>= $upstream)"; fi
 done < packaging/dlopen-libraries
 
