@@ -119,6 +119,16 @@ CONF
   # The source QEMU sends the stream to the destination's hostname (qemu.conf refuses a loopback migration_host or
   # migration_address): let the VM's hostname resolve to the loopback.
   grep -q "[[:space:]]$(hostname)\$" /etc/hosts || echo "127.0.0.1 $(hostname)" >> /etc/hosts
+  # A hook that only logs what libvirt runs on the destination (/tmp/libvirt2-hooks.log, kept across restarts: the arguments and the
+  # mdev UUIDs of the XML it gets) and passes the XML on unchanged; it runs before vgpuctl-hook (name order).
+  mkdir -p "$r/etc/hooks/qemu.d"
+  cat > "$r/etc/hooks/qemu.d/00-vmtier-log" <<'HOOK'
+#!/bin/sh
+xml=$(cat)
+echo "$(cut -d' ' -f1 /proc/uptime) $* uuids=$(printf '%s' "$xml" | sed -n "s/.*<address uuid='\([0-9a-f-]*\)'.*/\1/p" | tr '\n' ,)" >> /tmp/libvirt2-hooks.log
+printf '%s\n' "$xml"
+HOOK
+  chmod +x "$r/etc/hooks/qemu.d/00-vmtier-log"
   unshare -m --propagation private bash -c '
     set -e; r=$1
     mount --bind "$r/etc" /etc/libvirt; mount --bind "$r/run" /run/libvirt; mount --bind "$r/lib" /var/lib/libvirt
