@@ -20,7 +20,7 @@ enum FastPath {
         case destroy(vm: String, root: String?, sysfsRoot: String?, connect: String?)
     }
 
-    static let hostOptions: Set<String> = ["--root", "--sysfs-root"]
+    static let hostOptions = ["--root", "--sysfs-root"]
 
     /// The command `arguments` (without argv[0]) spell, if it is one of the fast forms.
     static func command(_ arguments: [String]) -> Command? {
@@ -32,16 +32,16 @@ enum FastPath {
         let rest = arguments.dropFirst()
         switch name {
         case "types":
-            guard let o = Options(rest, values: hostOptions.union(["--parent"]), flags: ["--json"]) else { return nil }
+            guard let o = Options(rest, values: hostOptions + ["--parent"], flags: ["--json"]) else { return nil }
             if let parent = o["--parent"], (try? Validation.parentName(parent)) == nil { return nil }
-            return .types(root: o["--root"], sysfsRoot: o["--sysfs-root"], parent: o["--parent"], json: o.flags.contains("--json"))
+            return .types(root: o["--root"], sysfsRoot: o["--sysfs-root"], parent: o["--parent"], json: o.has("--json"))
         case "create":
-            guard let o = Options(rest, values: hostOptions.union(["--type", "--vm", "--connect"]), flags: []),
+            guard let o = Options(rest, values: hostOptions + ["--type", "--vm", "--connect"], flags: []),
                   let type = o["--type"], let vm = o["--vm"],
                   (try? Validation.typeName(type)) != nil, (try? Validation.domainName(vm)) != nil else { return nil }
             return .createOnDomain(type: type, vm: vm, root: o["--root"], sysfsRoot: o["--sysfs-root"], connect: o["--connect"])
         case "destroy":
-            guard let o = Options(rest, values: hostOptions.union(["--vm", "--connect"]), flags: []),
+            guard let o = Options(rest, values: hostOptions + ["--vm", "--connect"], flags: []),
                   let vm = o["--vm"], (try? Validation.domainName(vm)) != nil else { return nil }
             return .destroy(vm: vm, root: o["--root"], sysfsRoot: o["--sysfs-root"], connect: o["--connect"])
         default:
@@ -73,28 +73,31 @@ enum FastPath {
     }
 
     /// A command's options in their plain spelling: `--name value` for `values`, `--name` for `flags`, each at most
-    /// once, values neither empty nor starting with '-'. Nil for anything else.
+    /// once, values neither empty nor starting with '-'. Nil for anything else. Arrays, not Set or Dictionary: their
+    /// Hashable requirement would cost a protocol-conformance scan, the very cost this file avoids.
     struct Options {
-        var values: [String: String] = [:]
-        var flags: Set<String> = []
+        var values: [(name: String, value: String)] = []
+        var flags: [String] = []
 
-        init?(_ arguments: ArraySlice<String>, values valueNames: Set<String>, flags flagNames: Set<String>) {
+        init?(_ arguments: ArraySlice<String>, values valueNames: [String], flags flagNames: [String]) {
             var index = arguments.startIndex
             while index < arguments.endIndex {
                 let name = arguments[index]
                 if flagNames.contains(name) {
-                    guard flags.insert(name).inserted else { return nil }
+                    guard !has(name) else { return nil }
+                    flags.append(name)
                     index += 1
                     continue
                 }
-                guard valueNames.contains(name), values[name] == nil, index + 1 < arguments.endIndex else { return nil }
+                guard valueNames.contains(name), self[name] == nil, index + 1 < arguments.endIndex else { return nil }
                 let value = arguments[index + 1]
                 guard let first = value.utf8.first, first != UInt8(ascii: "-") else { return nil }
-                values[name] = value
+                values.append((name, value))
                 index += 2
             }
         }
 
-        subscript(name: String) -> String? { values[name] }
+        subscript(name: String) -> String? { values.first { $0.name == name }?.value }
+        func has(_ flag: String) -> Bool { flags.contains(flag) }
     }
 }
