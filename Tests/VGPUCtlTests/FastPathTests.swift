@@ -1,23 +1,27 @@
 import Foundation
+import Testing
 import VGPUFixtures
 @testable import vgpuctl
-import XCTest
 
 /// The fast path (Sources/vgpuctl/FastPath) must be invisible: for every argument vector, the built vgpuctl prints
 /// the same bytes on both outputs and exits with the same code as with `VGPUCTL_NO_FAST_PATH=1` (ArgumentParser
 /// only). The table holds the forms the fast path takes and look-alikes it must leave to ArgumentParser.
-final class FastPathTests: XCTestCase {
-    var directory = ""
+@Suite final class FastPathTests {
+    let directory = NSTemporaryDirectory() + "vgpuctl-fastpath-" + UUID().uuidString
 
-    override func setUpWithError() throws {
-        directory = NSTemporaryDirectory() + "vgpuctl-fastpath-" + UUID().uuidString
-        _ = try FixtureHosts.samples(at: directory + "/root/sys")
-        try FileManager.default.createDirectory(atPath: directory + "/empty", withIntermediateDirectories: true)
+    init() throws {
+        do {
+            _ = try FixtureHosts.samples(at: directory + "/root/sys")
+            try FileManager.default.createDirectory(atPath: directory + "/empty", withIntermediateDirectories: true)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
     }
 
-    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
 
-    func testFastFormsPrintWhatArgumentParserPrints() throws {
+    @Test func fastFormsPrintWhatArgumentParserPrints() throws {
         let (root, sys, empty) = (directory + "/root", directory + "/root/sys", directory + "/empty")
         let host = ["--root", root, "--sysfs-root", sys]
         let test = ["--connect", "test:///default"]
@@ -41,29 +45,30 @@ final class FastPathTests: XCTestCase {
             ["destroy", "--vm", "x", "--wait", "-1"] + host, ["list", "--json"] + host,
         ]
         for arguments in taken {
-            XCTAssertNotNil(FastPath.command(arguments), "the fast path should take \(arguments)")
+            #expect(FastPath.command(arguments) != nil, "the fast path should take \(arguments)")
         }
         for arguments in leftToArgumentParser {
-            XCTAssertNil(FastPath.command(arguments), "the fast path should leave \(arguments) to ArgumentParser")
+            #expect(FastPath.command(arguments) == nil, "the fast path should leave \(arguments) to ArgumentParser")
         }
         for arguments in taken + leftToArgumentParser + [["--help"], ["-h"], ["--version"]] {
             let fast = try run(arguments)
             let slow = try run(arguments, environment: ["VGPUCTL_NO_FAST_PATH": "1"])
-            XCTAssertEqual(fast.status, slow.status, "exit code of \(arguments)")
-            XCTAssertEqual(fast.out, slow.out, "standard output of \(arguments)")
-            XCTAssertEqual(fast.err, slow.err, "standard error of \(arguments)")
+            #expect(fast.status == slow.status, "exit code of \(arguments)")
+            #expect(fast.out == slow.out, "standard output of \(arguments)")
+            #expect(fast.err == slow.err, "standard error of \(arguments)")
         }
     }
 
     /// The precomputed `--help` is ArgumentParser's at 80 columns (else: run scripts/help-text.sh).
-    func testHelpTextIsArgumentParsers() throws {
+    @Test func helpTextIsArgumentParsers() throws {
         let slow = try run(["--help"], environment: ["VGPUCTL_NO_FAST_PATH": "1"])
-        XCTAssertEqual(slow.status, 0)
-        XCTAssertEqual(String(decoding: slow.out, as: UTF8.self), HelpText.root, "run scripts/help-text.sh")
-        for line in HelpText.root.split(separator: "\n") { XCTAssertLessThanOrEqual(line.count, 80, String(line)) }
+        #expect(slow.status == 0)
+        #expect(String(decoding: slow.out, as: UTF8.self) == HelpText.root, "run scripts/help-text.sh")
+        for line in HelpText.root.split(separator: "\n") { #expect(line.count <= 80, "\(line)") }
     }
 
     /// Runs the built vgpuctl (next to this test bundle) with output to files, COLUMNS and vgpuctl's variables unset.
+    /// Each call has its own output files: the two tests may run at once.
     func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: Data, err: Data) {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vgpuctl")
         let process = Process()
@@ -72,7 +77,8 @@ final class FastPathTests: XCTestCase {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VGPUCTL_") && $0.key != "COLUMNS" }
         env.merge(environment) { $1 }
         process.environment = env
-        let (outPath, errPath) = (directory + "/stdout", directory + "/stderr")
+        let id = UUID().uuidString
+        let (outPath, errPath) = (directory + "/stdout-" + id, directory + "/stderr-" + id)
         FileManager.default.createFile(atPath: outPath, contents: nil)
         FileManager.default.createFile(atPath: errPath, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
