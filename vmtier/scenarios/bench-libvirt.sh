@@ -11,32 +11,38 @@ cat > /tmp/bench.xml <<XML
 XML
 virsh define /tmp/bench.xml >/dev/null
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+# A failing command would make its side look fast: each failure is reported and fails the scenario.
+rm -f /tmp/bench-failures
+failed() { echo "$1 failed"; echo "$1" >> /tmp/bench-failures; }
+# Warm both sides' files (binaries, libvirt and its libraries come over 9p) so the first row is not the cold read.
+vg --version --verbose >/dev/null; virsh version >/dev/null; mdevctl list >/dev/null
 for n in 1 4 16; do
   t=$(date +%s%N)
-  for _ in $(seq $n); do vg create --type mtty-1 --vm bench >/dev/null || echo "create failed"; done
-  vg destroy --vm bench || echo "destroy failed"
+  for _ in $(seq $n); do vg create --type mtty-1 --vm bench >/dev/null || failed "create"; done
+  vg destroy --vm bench || failed "destroy"
   ours=$(ms "$t")
   t=$(date +%s%N)
-  vg create --type mtty-1 --count $n --vm bench >/dev/null || echo "create --count failed"
-  vg destroy --vm bench || echo "destroy failed"
+  vg create --type mtty-1 --count $n --vm bench >/dev/null || failed "create --count"
+  vg destroy --vm bench || failed "destroy"
   counted=$(ms "$t")
   t=$(date +%s%N)
   for _ in $(seq $n); do
-    u=$(uuidgen)
-    mdevctl start -u "$u" -p mtty -t mtty-1
+    u=$(cat /proc/sys/kernel/random/uuid)   # the kernel's: uuidgen (uuid-runtime) is not installed everywhere
+    mdevctl start -u "$u" -p mtty -t mtty-1 || failed "mdevctl start"
     printf "<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source><address uuid='%s'/></source></hostdev>" "$u" > /tmp/h.xml
-    virsh attach-device bench /tmp/h.xml --config >/dev/null
+    virsh attach-device bench /tmp/h.xml --config >/dev/null || failed "virsh attach-device"
     echo "$u" >> /tmp/bench-uuids
   done
   for u in $(cat /tmp/bench-uuids); do
     printf "<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source><address uuid='%s'/></source></hostdev>" "$u" > /tmp/h.xml
-    virsh detach-device bench /tmp/h.xml --config >/dev/null
-    mdevctl stop -u "$u"
+    virsh detach-device bench /tmp/h.xml --config >/dev/null || failed "virsh detach-device"
+    mdevctl stop -u "$u" || failed "mdevctl stop"
   done
   rm -f /tmp/bench-uuids
   theirs=$(ms "$t")
-  echo "bench| $n vGPU(s): vgpuctl create --vm x$n + destroy --vm: $ours ms; create --count $n --vm + destroy --vm: $counted ms; mdevctl start + virsh attach-device x$n, then detach + stop: $theirs ms"
+  echo "bench| $n vGPU(s): vgpuctl create --vm x$n + destroy --vm: $ours ms; create --count $n --vm + destroy --vm: $counted ms; mdevctl start + virsh attach-device x$n, then detach + stop: $theirs ms (vgpuctl/theirs $(awk "BEGIN { printf \"%.2f\", $ours / $theirs }"))"
 done
-check "benchmark ran" true
+# Every command of both halves must have succeeded, or the numbers compare failures.
+check "benchmark ran, every command of both sides succeeded" test ! -s /tmp/bench-failures
 remove_all_mdevs
 finish
