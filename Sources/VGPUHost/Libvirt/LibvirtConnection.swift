@@ -9,15 +9,6 @@ public final class LibvirtConnection: Hypervisor {
     private let api: LibvirtAPI
     private let connection: virConnectPtr
     public let uri: String
-    /// Domain handles by the name or UUID they were looked up with, freed with the connection: every lookup is a
-    /// round trip to libvirtd, and one command asks about the same domain several times.
-    private var handles: [(key: String, handle: virDomainPtr)] = []
-    /// Inactive XML as last read, per domain, until this connection changes any domain (attach, detach,
-    /// metadata): one command reads the definition it is about to change several times (usage, placement, a
-    /// step's idempotency check) within milliseconds; another tool's edit can land between those reads as well
-    /// as after the last one, so reading once changes no outcome. A new connection (each command, each vgpud
-    /// action) reads afresh.
-    private var inactiveXML: [(domain: String, xml: String)] = []
 
     /// `uri` nil: `LIBVIRT_DEFAULT_URI`, else `qemu:///system`.
     public init(uri: String?) throws {
@@ -41,13 +32,12 @@ public final class LibvirtConnection: Hypervisor {
     /// libvirt delivers domain events only to a process that registered an event loop before connecting.
     private static let eventLoopRegistered: Void = { _ = try? LibvirtAPI.load().virEventRegisterDefaultImpl() }()
 
-    deinit {
-        for entry in handles { _ = api.virDomainFree(entry.handle) }
-        _ = api.virConnectClose(connection)
-    }
+    deinit { _ = api.virConnectClose(connection) }
 
     public func domain(_ nameOrUUID: String) throws -> DomainInfo {
-        try info(lookup(nameOrUUID))
+        let handle = try lookup(nameOrUUID)
+        defer { _ = api.virDomainFree(handle) }
+        return try info(handle)
     }
 
     public func domains() throws -> [DomainInfo] {
@@ -62,21 +52,19 @@ public final class LibvirtConnection: Hypervisor {
     }
 
     public func xml(of domain: String, inactive: Bool) throws -> String {
-        if inactive, let cached = inactiveXML.first(where: { $0.domain == domain }) { return cached.xml }
         let handle = try lookup(domain)
+        defer { _ = api.virDomainFree(handle) }
         let flags = inactive ? UInt32(VIR_DOMAIN_XML_INACTIVE.rawValue) : 0
         guard let text = api.virDomainGetXMLDesc(handle, flags) else {
             throw Self.error(api, .libvirt, "could not read the XML of domain \(domain)")
         }
         defer { free(text) }
-        let xml = String(cString: text)
-        if inactive { inactiveXML.append((domain, xml)) }
-        return xml
+        return String(cString: text)
     }
 
     public func attach(_ xml: String, to domain: String, scope: AttachScope) throws {
         let handle = try lookup(domain)
-        inactiveXML = []
+        defer { _ = api.virDomainFree(handle) }
         guard api.virDomainAttachDeviceFlags(handle, xml, Self.flags(scope)) == 0 else {
             throw Self.error(api, .libvirt, "libvirt refused to attach the vGPU to domain \(domain) (\(scope.label))",
                              fix: "check the domain's definition ('virsh dumpxml \(domain)') and libvirtd's log")
@@ -85,7 +73,7 @@ public final class LibvirtConnection: Hypervisor {
 
     public func detach(_ xml: String, from domain: String, scope: AttachScope, timeout: Double) throws {
         let handle = try lookup(domain)
-        inactiveXML = []
+        defer { _ = api.virDomainFree(handle) }
         // Subscribe before asking: the guest may answer at once.
         let source = try DomainDocument.source(ofHostdev: xml)
         let alias = scope.contains(.live)
@@ -148,7 +136,7 @@ public final class LibvirtConnection: Hypervisor {
 
     public func setMetadata(_ element: String?, namespace: String, prefix: String, domain: String, scope: AttachScope) throws {
         let handle = try lookup(domain)
-        inactiveXML = []
+        defer { _ = api.virDomainFree(handle) }
         let type = Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue)
         guard api.virDomainSetMetadata(handle, type, element, element == nil ? nil : prefix, namespace, Self.flags(scope)) == 0 else {
             throw Self.error(api, .libvirt, "libvirt refused to change vgpuctl's metadata of domain \(domain) (\(scope.label))")
@@ -178,13 +166,8 @@ public final class LibvirtConnection: Hypervisor {
     // MARK: helpers
 
     private func lookup(_ nameOrUUID: String) throws -> virDomainPtr {
-        if let cached = handles.first(where: { $0.key == nameOrUUID }) { return cached.handle }
-        let found = api.virDomainLookupByName(connection, nameOrUUID)
-            ?? (DeviceUUID.looksLikeUUID(nameOrUUID) ? api.virDomainLookupByUUIDString(connection, nameOrUUID) : nil)
-        if let found {
-            handles.append((nameOrUUID, found))
-            return found
-        }
+        if let handle = api.virDomainLookupByName(connection, nameOrUUID) { return handle }
+        if DeviceUUID.looksLikeUUID(nameOrUUID), let handle = api.virDomainLookupByUUIDString(connection, nameOrUUID) { return handle }
         throw Self.error(api, .notFound, "no libvirt domain named '\(Validation.printable(nameOrUUID))' on \(uri)",
                          fix: "see 'virsh list --all' for the domains, or check --connect")
     }
