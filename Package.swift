@@ -73,6 +73,8 @@ let package = Package(
         // declarations at compile time.
         .testTarget(name: "VGPUHostTests", dependencies: ["VGPUCore", "VGPUHost", "VGPUFixtures", "VGPUApp", "CLibvirt"],
                     linkerSettings: [.linkedLibrary("virt")]),
+        // Runs the built vgpuctl: its fast path prints what ArgumentParser prints (Sources/vgpuctl/FastPath).
+        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "VGPUFixtures"]),
         .testTarget(name: "VGPUDaemonTests", dependencies: [
             "VGPUCore", "VGPUHost", "VGPUApp", "VGPUDaemon", "VGPUUdev", "VGPUFixtures",
             .product(name: "Logging", package: "swift-log"),

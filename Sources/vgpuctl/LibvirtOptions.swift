@@ -9,10 +9,14 @@ struct LibvirtOptions: ParsableArguments {
     var connect: String?
 
     @Option(name: .long, help: ArgumentHelp("Seconds a live detach waits for the guest to release the device.", valueName: "seconds"))
-    var detachTimeout: Double = 30
+    var detachTimeout: Double = Self.defaultDetachTimeout
+    static let defaultDetachTimeout: Double = 30
 
     func open() throws -> LibvirtConnection { try LibvirtConnection(uri: connect) }
-    var settings: LibvirtSettings { LibvirtSettings(uri: connect, detachTimeout: detachTimeout) }
+    var settings: LibvirtSettings { Self.settings(uri: connect, detachTimeout: detachTimeout) }
+    static func settings(uri: String?, detachTimeout: Double = defaultDetachTimeout) -> LibvirtSettings {
+        LibvirtSettings(uri: uri, detachTimeout: detachTimeout)
+    }
 }
 
 /// How the vGPU's <hostdev> looks (create --vm, attach, xml).

@@ -26,6 +26,8 @@ struct VGPUCtl: ParsableCommand {
                                                   create and define: back after reboot
               vgpuctl modify UUID --addattr nvidia/vgpu_params \\
                 --value enable_uvm=1              an attribute written at every start
+              vgpuctl migrate --vm web01 --to qemu+ssh://gpu2/system
+                                                  live-migrate web01 and its vGPUs
               vgpuctl --version --verbose         the version, and libvirt's (loads it)
 
             CONCURRENCY AND CRASHES:

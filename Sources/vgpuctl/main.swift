@@ -10,8 +10,8 @@ import VGPUHost
 /// which loads libvirt. Answered before ArgumentParser parses: it needs no host, and skipping ArgumentParser's
 /// reflection makes it the cheapest command. ArgumentParser lists the flag in `--help` (the configuration names
 /// the version). Returns nil when not asked, else whether `--verbose` came with it.
-func versionRequested() -> Bool? {
-    switch Array(CommandLine.arguments.dropFirst()) {
+func versionRequested(_ arguments: [String]) -> Bool? {
+    switch arguments {
     case ["--version"]: return false
     case ["--version", "--verbose"], ["--verbose", "--version"]: return true
     default: return nil
@@ -33,29 +33,40 @@ func printVersion(verbose: Bool) -> Never {
 
 /// The entry point: ArgumentParser parses and validates; our own errors exit with their documented codes.
 func runMain() -> Never {
-    if let verbose = versionRequested() { printVersion(verbose: verbose) }
     do {
         var command = try VGPUCtl.parseAsRoot()
         try command.run()
         exit(0)
-    } catch let error as VGPUError {
+    } catch {
+        exitWithError(error)
+    }
+}
+
+/// How every error ends the process, on the fast path and through ArgumentParser alike.
+func exitWithError(_ error: Error) -> Never {
+    if let error = error as? VGPUError {
         Console.error("vgpuctl: \(error)\n")
         exit(error.exitCode)
-    } catch {
-        let code = VGPUCtl.exitCode(for: error)
-        // Usage and validation errors are "invalid input" (2), like every other refusal of bad input.
-        if code == .validationFailure || (code != .success && VGPUCtl.fullMessage(for: error).contains("Error:")) {
-            let message = VGPUCtl.fullMessage(for: error)
-            let text = message.hasPrefix("Error: ") ? "vgpuctl: " + message.dropFirst("Error: ".count) : message
-            Console.error(text + "\n")
-            exit(VGPUError.exitCodes[.invalidInput]!)
-        }
-        VGPUCtl.exit(withError: error)
     }
+    let code = VGPUCtl.exitCode(for: error)
+    // Usage and validation errors are "invalid input" (2), like every other refusal of bad input.
+    if code == .validationFailure || (code != .success && VGPUCtl.fullMessage(for: error).contains("Error:")) {
+        let message = VGPUCtl.fullMessage(for: error)
+        let text = message.hasPrefix("Error: ") ? "vgpuctl: " + message.dropFirst("Error: ".count) : message
+        Console.error(text + "\n")
+        exit(VGPUError.exitCodes[.invalidInput]!)
+    }
+    VGPUCtl.exit(withError: error)
 }
 
 // Started through the link in /etc/libvirt/hooks/qemu.d: the hook, without the argument parser.
 if let first = CommandLine.arguments.first, Paths.basename(first) == HookMain.name {
     HookMain.run(Array(CommandLine.arguments.dropFirst()))
+}
+// The hot, simple forms skip ArgumentParser (FastPath.swift); everything else, and every error, goes through it.
+let arguments = Array(CommandLine.arguments.dropFirst())
+if let verbose = versionRequested(arguments) { printVersion(verbose: verbose) }
+if ProcessEnvironment.value("VGPUCTL_NO_FAST_PATH") == nil, let command = FastPath.command(arguments) {
+    FastPath.run(command)
 }
 runMain()

@@ -14,9 +14,11 @@ public final class HostSession {
     /// What recovery did as the session started, one line per operation.
     public private(set) var recovered: [String] = []
     private var connection: LibvirtConnection?
+    private var loadedTemplates: HostdevXML?
     private(set) lazy var runner = HostStepRunner(
         sysfs: SysfsWriter(paths: host.paths, os: host.os), definitions: host.definitionStore,
-        detachTimeout: libvirtSettings.detachTimeout, hypervisor: { [unowned self] in try self.libvirt() })
+        detachTimeout: libvirtSettings.detachTimeout, templates: { [unowned self] in try self.templates() },
+        hypervisor: { [unowned self] in try self.libvirt() })
 
     /// `recover` false: leave interrupted operations to the next command (the libvirt hook, which must not
     /// reach libvirt, cannot finish a libvirt step).
@@ -40,6 +42,15 @@ public final class HostSession {
         let opened = try LibvirtConnection(uri: libvirtSettings.uri)
         connection = opened
         return opened
+    }
+
+    /// The XML templates, read once per session: a destroy of 16 vGPUs rewrote the domain's metadata 16 times,
+    /// reading the four template files each time.
+    public func templates() throws -> HostdevXML {
+        if let loadedTemplates { return loadedTemplates }
+        let loaded = try TemplateStore.load()
+        loadedTemplates = loaded
+        return loaded
     }
 
     /// The inventory with each vGPU's domain. `required` false: a host where libvirt is not running (or not even

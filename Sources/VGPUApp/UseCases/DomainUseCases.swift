@@ -16,7 +16,7 @@ extension HostSession {
         let definition = try DomainDocument(xml: try connection.xml(of: domain.name, inactive: true), what: "the inactive XML of domain \(domain.name)")
         placed.numaNode = NUMAPinning.node(ofDomain: definition, nodeCPUs: nodeCPUs)
         let (placements, _) = try LifecyclePlanner.create(placed, uuids: uuids, inventory: inventory, config: host.placementConfig())
-        let templates = try TemplateStore.load()
+        let templates = try templates()
         var plan = try DomainPlanner.createAndAttach(placements, uuids: uuids, domain: domain.name, scope: scope, migratable: options.migratable) {
             try templates.hostdev(for: $0, options: options)
         }
@@ -29,7 +29,7 @@ extension HostSession {
     public func requestForDomain(type: String, uuid: DeviceUUID, domain name: String, group: String?, policy: PlacementPolicy?,
                                  hostdev options: HostdevXML.Options) throws {
         let domain = try libvirt().domain(name)
-        let xml = try TemplateStore.load().hostdev(for: VGPU(uuid: uuid, parent: "", type: type, layout: .mdev), options: options)
+        let xml = try templates().hostdev(for: VGPU(uuid: uuid, parent: "", type: type, layout: .mdev), options: options)
         try execute(DomainPlanner.requestForDomain(type: type, uuid: uuid, domain: domain.name, inventory: host.inventory(),
                                                    hostdev: xml, group: group, policy: policy))
     }
@@ -38,7 +38,7 @@ extension HostSession {
         let vgpu = try LifecyclePlanner.existing(uuid, in: inventory(domains: true))
         let domain = try libvirt().domain(name)
         let scope = try DomainPlanner.scope(config: config, live: live, domain: domain.name, isActive: domain.isActive)
-        let xml = try TemplateStore.load().hostdev(for: vgpu, options: options)
+        let xml = try templates().hostdev(for: vgpu, options: options)
         try execute(DomainPlanner.attach(vgpu, domain: domain.name, scope: scope, xml: xml, migratable: options.migratable))
     }
 
@@ -46,7 +46,7 @@ extension HostSession {
     public func detach(_ uuid: DeviceUUID, from domain: String? = nil) throws {
         let vgpu = try LifecyclePlanner.existing(uuid, in: inventory(domains: true))
         let name = try DomainPlanner.detachedDomain(vgpu, requested: try domain.map { try libvirt().domain($0).name })
-        let xml = try TemplateStore.load().hostdev(for: vgpu)
+        let xml = try templates().hostdev(for: vgpu)
         try execute(DomainPlanner.detach(vgpu, from: name, isActive: try libvirt().domain(name).isActive, xml: xml,
                                          requests: try libvirt().vgpuRequests(of: name)))
     }
@@ -61,7 +61,7 @@ extension HostSession {
     public func destroy(domain name: String) throws -> DestroyOutcome {
         let inventory = try inventory(domains: true)
         let domain = try libvirt().domain(name)
-        let templates = try TemplateStore.load()
+        let templates = try templates()
         let requests = try libvirt().vgpuRequests(of: domain.name)
         let (plan, kept) = try DomainPlanner.destroy(domain: domain.name, isActive: domain.isActive, inventory: inventory, requests: requests) {
             try templates.hostdev(for: $0)

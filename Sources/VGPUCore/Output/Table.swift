@@ -7,14 +7,22 @@ public struct Table {
 
     public mutating func add(_ cells: String...) { rows.append(cells) }
 
+    /// Plain loops: the generic `joined(separator:)` costs runtime type lookups that show in a short command.
     public func render() -> String {
         let all = [headers] + rows
-        let widths = headers.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-        return all.map { row in
-            row.indices.map { column in
-                column == row.count - 1 ? row[column] : row[column].padding(to: widths[column])
-            }.joined(separator: "  ")
-        }.joined(separator: "\n")
+        var widths = [Int](repeating: 0, count: headers.count)
+        for column in headers.indices {
+            for row in all { widths[column] = max(widths[column], row[column].count) }
+        }
+        var text = ""
+        for (index, row) in all.enumerated() {
+            if index > 0 { text += "\n" }
+            for column in row.indices {
+                if column > 0 { text += "  " }
+                text += column == row.count - 1 ? row[column] : row[column].padding(to: widths[column])
+            }
+        }
+        return text
     }
 }
 

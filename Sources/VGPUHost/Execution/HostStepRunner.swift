@@ -10,12 +10,16 @@ public struct HostStepRunner: StepRunner {
     /// Asked for only by attach and detach steps, so plans without them never connect to libvirt (the caller
     /// opens the connection on first use and keeps it).
     private let hypervisor: () throws -> Hypervisor
+    /// The XML templates, for metadata steps (a session reads them once: see HostSession.templates()).
+    private let templates: () throws -> HostdevXML
 
     public init(sysfs: SysfsWriter, definitions: DefinitionStore, detachTimeout: Double = 30,
+                templates: @escaping () throws -> HostdevXML = { try TemplateStore.load() },
                 hypervisor: @escaping () throws -> Hypervisor) {
         self.sysfs = sysfs
         self.definitions = definitions
         self.detachTimeout = detachTimeout
+        self.templates = templates
         self.hypervisor = hypervisor
     }
 
@@ -68,7 +72,7 @@ public struct HostStepRunner: StepRunner {
         let current = try libvirt.vgpuRequests(of: domain)
         let wanted = change(current)
         if wanted == current { return }
-        let element = try TemplateStore.load().metadata(wanted)
+        let element = try templates().metadata(wanted)
         let scope: AttachScope = try libvirt.domain(domain).isActive ? .both : .config
         try libvirt.setMetadata(element, namespace: VGPUMetadata.namespace, prefix: VGPUMetadata.prefix, domain: domain, scope: scope)
     }

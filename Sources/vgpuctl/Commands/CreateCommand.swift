@@ -81,6 +81,18 @@ struct CreateCommand: ParsableCommand {
     }
 }
 
+extension CreateCommand {
+    /// `create --type T --vm NAME` with every other option at its default: what run() does for it, for the fast
+    /// path (FastPath.swift).
+    static func runOnDomain(_ session: HostSession, type: String, vm: String) throws {
+        let uuids = [LibUUID.random()]
+        _ = try session.create(PlacementRequest(type: type, count: 1, parent: nil, group: nil, policy: nil), uuids: uuids, domain: vm,
+                               config: false, live: false, hostdev: HostdevXML.Options(display: nil, ramfb: nil), persist: false,
+                               attributes: [])
+        Console.out(uuids.map { $0.text + "\n" }.joined())
+    }
+}
+
 struct CreatedVGPU: Encodable {
     let uuid: DeviceUUID
     let parent: String

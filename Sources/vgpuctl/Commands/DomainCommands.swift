@@ -69,8 +69,11 @@ struct DestroyCommand: ParsableCommand {
 
     func validate() throws { _ = try Validation.domainName(vm) }
 
-    func run() throws {
-        let outcome = try HostSession(host: host, lock: lock, libvirt: libvirt).destroy(domain: vm)
+    func run() throws { try Self.run(HostSession(host: host, lock: lock, libvirt: libvirt), vm: vm) }
+
+    /// The command's work, shared with the fast path (FastPath.swift).
+    static func run(_ session: HostSession, vm: String) throws {
+        let outcome = try session.destroy(domain: vm)
         if outcome.removed.isEmpty && outcome.kept.isEmpty {
             return Console.out("domain \(vm) references no vGPU: nothing to destroy\n")
         }

@@ -18,7 +18,10 @@ struct TypesCommand: ParsableCommand {
         if let parent { _ = try Validation.parentName(parent) }
     }
 
-    func run() throws {
+    func run() throws { try Self.run(host: host.context, parent: parent, json: output.json) }
+
+    /// The command's work, shared with the fast path (FastPath.swift).
+    static func run(host: HostContext, parent: String?, json: Bool) throws {
         var parents = try host.inventory().parents
         if let parent {
             parents = parents.filter { $0.name == parent }
@@ -27,7 +30,7 @@ struct TypesCommand: ParsableCommand {
             }
         }
         // Byte for byte what JSONOutput.print(parents) printed, without the Codable encoder's cost (PrettyJSON).
-        if output.json { return Console.out(PrettyJSON.parents(parents) + [0x0A]) }
+        if json { return Console.out(PrettyJSON.parents(parents) + [0x0A]) }
         var table = Table("PARENT", "GPU", "TYPE", "AVAILABLE", "API", "NAME")
         for parent in parents {
             for type in parent.types {
