@@ -29,7 +29,7 @@ public struct LiveMigration {
         public var pollInterval: Double
 
         public init(destination: String, migrateURI: String? = nil, persistent: Bool = false, maxDowntimeMs: Double = 1000,
-                    timeout: Double = 300, pollInterval: Double = 0.25) {
+                    timeout: Double = 300, pollInterval: Double = 0.5) {
             self.destination = destination
             self.migrateURI = migrateURI
             self.persistent = persistent
@@ -137,8 +137,10 @@ public struct LiveMigration {
         while !call.finished {
             Self.sleep(options.pollInterval)
             guard !call.finished else { break }
-            guard let sample = source.migrationSample(name) else {
-                if Self.now() - started > options.timeout { abort("timeout: libvirt showed no migration job for \(Int(options.timeout)) s") }
+            // Before RAM starts to move (libvirt prepares the destination, QEMU sets the stream up: seconds under
+            // TCG) the statistics are all zero; a policy fed those would read them as a stall.
+            guard let sample = source.migrationSample(name), sample.bandwidth > 0 || sample.ramRemaining > 0 else {
+                if Self.now() - started > options.timeout { abort("timeout: no data moved for \(Int(options.timeout)) s") }
                 continue
             }
             if appliedMs == nil { allow(policy.allowedMs) }
