@@ -80,8 +80,11 @@ guest_xml() {  # guest_xml NAME EXTRA [DEVICES] [CMDLINE-EXTRA] [DOMAIN-ATTRIBUT
 XML
 }
 
+# Fails if a libvirtd is still there after 30 s: libvirt 11's daemon takes seconds to shut down, and a new one
+# started meanwhile exits at once (its pid file, /run/libvirtd.pid, is still locked).
 stop_libvirtd() {
-  pkill -x libvirtd; for _ in $(seq 30); do pgrep -x libvirtd >/dev/null || return 0; sleep 0.5; done
+  pkill -x libvirtd; for _ in $(seq 60); do pgrep -x libvirtd >/dev/null || return 0; sleep 0.5; done
+  return 1
 }
 
 # --- Live migration between two libvirtd in one kernel (issue 10; recipe: /work/notes/migration-recipe.md) ---

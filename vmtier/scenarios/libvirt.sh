@@ -72,10 +72,10 @@ check "nodedevs (libvirt's node device API) lists the vGPU as virsh does" nodede
 
 held_without_libvirtd() {
   # libvirtd down: the /proc check still names QEMU, and nothing blocks.
-  pkill -x libvirtd && sleep 2
+  stop_libvirtd || { echo "libvirtd did not stop"; return 1; }
   local err; err=$(LIBVIRT_DEFAULT_URI=qemu:///system expect_exit 5 vg remove "$(cat /tmp/first)")
   local rc=$?
-  libvirtd -d; for _ in $(seq 60); do virsh version >/dev/null 2>&1 && break; sleep 1; done
+  start_libvirtd || { echo "libvirtd did not start again"; return 1; }
   [ $rc = 0 ] || { echo "$err"; return 1; }
   echo "$err" | grep -q "qemu-system-x86" || { echo "does not name QEMU: $err"; return 1; }
   [ -e "/sys/bus/mdev/devices/$(cat /tmp/first)" ]
