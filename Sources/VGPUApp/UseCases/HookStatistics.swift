@@ -25,13 +25,6 @@ public struct HookStatistics {
         return (invocations, latency)
     }
 
-    /// Monotonic seconds, for latencies.
-    public static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
-
     public func record(milliseconds: Double) {
         let (invocations, latency) = read()
         try? host.os.makeDirectories(host.paths.runDirectory, mode: host.paths.directoryMode)

@@ -57,14 +57,14 @@ public enum LibvirtHook {
 
     /// Runs the hook: lock (short wait), read the host and the status files, plan, execute. Throws (with the
     /// message libvirt shows the user) when the domain must not start or migrate in.
-    /// `started`: when the hook process started (HookStatistics.now()), for the latency vgpud reports; the
+    /// `started`: when the hook process started (monotonicNow()), for the latency vgpud reports; the
     /// count is updated while the host lock is held, so concurrent hooks do not lose each other's runs.
     public static func run(_ operation: Operation, domainXML: String, host: HostContext, wait: Double, started: Double) throws -> Outcome {
         let domain = try DomainDocument(xml: domainXML, what: "the domain XML libvirt passed to the hook")
         let name = domain.name ?? "?"
         let session = try HostSession(host: host, wait: wait, libvirt: LibvirtSettings(reachable: false),
                                       command: "vgpuctl-hook \(operation.label) \(name)", recover: false)
-        defer { withExtendedLifetime(session) { HookStatistics(host: host).record(milliseconds: (HookStatistics.now() - started) * 1000) } }
+        defer { withExtendedLifetime(session) { HookStatistics(host: host).record(milliseconds: (monotonicNow() - started) * 1000) } }
         let inventory = try host.inventory()
         let running = LibvirtStatusFiles(paths: host.paths, os: host.os).running().usage
         let incoming = IncomingRecord(host: host, domain: name)

@@ -84,13 +84,13 @@ public struct LiveMigration {
                                                  destinationURI: options.destination, freshUUID: LibUUID.random)
         let request = try migrationRequest(domain.name, source: source, liveXML: liveXML, devices: devices, definitions: inventory.definitions)
 
-        let started = Self.now()
+        let started = monotonicNow()
         let call = BackgroundCall { try source.migrate(domain.name, to: options.destination, request: request, persistent: options.persistent) }
         let decisions = watch(domain.name, source: source, call: call, log: log)
         if case .failure(let error) = call.wait() {
             throw failure(error, domain: domain.name, devices: devices, decisions: decisions, destination: destination)
         }
-        let totalMs = UInt64((Self.now() - started) * 1000)
+        let totalMs = UInt64((monotonicNow() - started) * 1000)
         let completed = source.completedMigration(domain.name)
         let released = try releaseSource(devices)
         return Report(domain: domain.name, destination: options.destination, devices: devices, downtimeMs: completed?.downtimeMs,
@@ -121,7 +121,7 @@ public struct LiveMigration {
         settings.timeout = options.timeout
         var policy = AdaptivePreCopyPolicy(settings)
         var decisions: [String] = [], appliedMs: Double?, aborted = false
-        let started = Self.now()
+        let started = monotonicNow()
         func note(_ line: String) { decisions.append(line); log(line) }
         func allow(_ ms: Double) {
             guard appliedMs != ms else { return }
@@ -140,7 +140,7 @@ public struct LiveMigration {
             // Before RAM starts to move (libvirt prepares the destination, QEMU sets the stream up: seconds under
             // TCG) the statistics are all zero; a policy fed those would read them as a stall.
             guard let sample = source.migrationSample(name), sample.bandwidth > 0 || sample.ramRemaining > 0 else {
-                if Self.now() - started > options.timeout { abort("timeout: no data moved for \(Int(options.timeout)) s") }
+                if monotonicNow() - started > options.timeout { abort("timeout: no data moved for \(Int(options.timeout)) s") }
                 continue
             }
             if appliedMs == nil { allow(policy.allowedMs) }
@@ -196,12 +196,6 @@ public struct LiveMigration {
             throw VGPUError(error.kind, "could not read the destination's vGPU capacity at \(options.destination): \(error.message)",
                             fix: "check the URI and that libvirtd runs there (e.g. 'virsh -c \(options.destination) nodedev-list --cap mdev_types')")
         }
-    }
-
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     static func sleep(_ seconds: Double) { usleep(UInt32(max(0, seconds) * 1_000_000)) }

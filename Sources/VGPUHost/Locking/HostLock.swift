@@ -52,9 +52,3 @@ public final class HostLock {
         return "\(parts[0]) \(parts[1]), for \(max(0, Int(time(nil)) - since)) s: \(parts[4])"
     }
 }
-
-func monotonicNow() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-}

@@ -47,7 +47,7 @@ extension LiveSystemCalls {
         for (index, end) in [(0, 0), (1, 1), (2, 1)] { close(pipes[index][end]); pipes[index][end] = -1 }
         _ = fcntl(pipes[0][1], F_SETFL, O_NONBLOCK)
 
-        let deadline = Self.now() + timeout
+        let deadline = monotonicNow() + timeout
         var output = Collected(stdin: Array(input.utf8))
         var (toChild, fromStdout, fromStderr) = (pipes[0][1], pipes[1][0], pipes[2][0])
         (pipes[0][1], pipes[1][0], pipes[2][0]) = (-1, -1, -1)  // exchange closes them
@@ -62,12 +62,6 @@ extension LiveSystemCalls {
                              timedOut: timedOut, stdout: String(decoding: output.stdout, as: UTF8.self),
                              stderr: String(decoding: output.stderr, as: UTF8.self))
     }
-
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
 }
 
 /// Feeds a child's stdin and drains its stdout and stderr with poll, so neither side blocks the other.
@@ -81,7 +75,7 @@ private struct Collected {
     mutating func exchange(stdin input: inout Int32, stdout out: inout Int32, stderr err: inout Int32, until deadline: Double) -> Bool {
         if stdin.isEmpty { close(input); input = -1 }
         while out >= 0 || err >= 0 {
-            let left = deadline - LiveSystemCalls.now()
+            let left = deadline - monotonicNow()
             if left <= 0 { return true }
             var fds = [pollfd(fd: input, events: Int16(POLLOUT), revents: 0), pollfd(fd: out, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: err, events: Int16(POLLIN), revents: 0)]

@@ -12,7 +12,7 @@ enum HookMain {
     static let name = "vgpuctl-hook"
 
     static func run(_ arguments: [String]) -> Never {
-        let started = HookStatistics.now()
+        let started = monotonicNow()
         // Read stdin whatever the operation: libvirtd writes the domain XML into a pipe.
         let input = StandardInput.readAll()
         guard let operation = LibvirtHook.Operation(arguments: arguments), LibvirtHook.mayConcernVGPUs(input) else { exit(0) }
