@@ -153,9 +153,8 @@ import Testing
 
     @Test func theMigrationOverrideIsAddedOnceAndRemovedWhole() throws {
         let alias = DomainEdits.userAlias(for: Inventories.uuid(1))
-        #expect(!DomainEdits.hasMigrationOverride(Self.xml, alias: alias))
-        let added = try DomainEdits.addingMigrationOverride(in: Self.xml, alias: alias, what: "t")
-        #expect(DomainEdits.hasMigrationOverride(added, alias: alias))
+        let added = try #require(try DomainEdits.addingMigrationOverride(in: Self.xml, alias: alias, what: "t"))
+        #expect(try DomainEdits.addingMigrationOverride(in: added, alias: alias, what: "t") == nil, "added once")
         let root = try DomainDocument(xml: added, what: "t").root
         let properties = root.child("override", namespace: DomainEdits.qemuNamespace)?.child("device", namespace: DomainEdits.qemuNamespace)?
             .child("frontend", namespace: DomainEdits.qemuNamespace)?.children("property", namespace: DomainEdits.qemuNamespace) ?? []

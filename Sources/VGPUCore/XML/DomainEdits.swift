@@ -54,9 +54,11 @@ public enum DomainEdits {
     /// dirty pages; QEMU then treats guest memory the device may write as dirty). Without the second, QEMU
     /// 10 adds a migration blocker for an mdev whose driver does not log DMA (the kernel's mtty sample, seen in
     /// the VM tier). Both are OnOffAuto properties, hence `type='string'`. libvirt merges several
-    /// `<qemu:override>` elements, so the domain's own are left alone.
-    public static func addingMigrationOverride(in xml: String, alias: String, what: String) throws -> String {
+    /// `<qemu:override>` elements, so the domain's own are left alone. Nil when the domain has the override
+    /// already (nothing to change).
+    public static func addingMigrationOverride(in xml: String, alias: String, what: String) throws -> String? {
         let domain = try DomainDocument(xml: xml, what: what)
+        guard overrideDevices(in: domain, alias: alias).isEmpty else { return nil }
         guard domain.root.children("devices").flatMap({ $0.children("hostdev") }).contains(where: { $0.child("alias")?.attribute("name") == alias }) else {
             throw VGPUError(.internalError, "\(what) has no hostdev with alias \(alias) to override", fix: "report this")
         }
@@ -71,18 +73,12 @@ public enum DomainEdits {
               </qemu:override>
 
             """
-        // The root's end tag is the last one in the text: libvirt writes nothing after it.
-        let bytes = Array(xml.utf8), endTag = Array("</domain>".utf8)
-        guard let end = stride(from: bytes.count - endTag.count, through: 0, by: -1).first(where: { bytes[$0..<$0 + endTag.count].elementsEqual(endTag) }) else {
+        // Just before the root's end tag: the last '<' of the root element as the reader delimited it.
+        let bytes = Array(xml.utf8)
+        guard let root = domain.root.range, let end = bytes[root].lastIndex(of: UInt8(ascii: "<")), end > root.lowerBound else {
             throw VGPUError(.internalError, "\(what) has no </domain> end tag", fix: "report this")
         }
         return replacing([(end..<end, "  " + override)], in: xml)
-    }
-
-    /// Whether the domain has a `<qemu:override>` for the hostdev with `alias`.
-    public static func hasMigrationOverride(_ xml: String, alias: String) -> Bool {
-        guard let domain = try? DomainDocument(xml: xml, what: "the domain") else { return false }
-        return !overrideDevices(in: domain, alias: alias).isEmpty
     }
 
     /// `xml` without the `<qemu:device>` override of `alias` (and without its `<qemu:override>` when that held

@@ -46,7 +46,7 @@ public struct HostStepRunner: StepRunner {
             try sysfs.writeAttributes(attributes, uuid: uuid, parent: parent, layout: layout)
         case .keepAttributes: break  // see Step.writeAttributes: removing the device discards them
         case let .addMigrationOverride(domain, alias): try redefine(domain, "add the migration override of \(alias)") {
-            DomainEdits.hasMigrationOverride($0, alias: alias) ? nil : try DomainEdits.addingMigrationOverride(in: $0, alias: alias, what: $1)
+            try DomainEdits.addingMigrationOverride(in: $0, alias: alias, what: $1)
         }
         case let .removeMigrationOverride(domain, alias): try redefine(domain, "remove the migration override of \(alias)") {
             try DomainEdits.removingMigrationOverride(in: $0, alias: alias, what: $1)

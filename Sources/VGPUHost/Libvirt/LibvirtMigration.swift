@@ -80,7 +80,7 @@ extension LibvirtConnection: MigrationSource {
     }
 
     public func migrationSample(_ domain: String) -> MigrationSample? {
-        guard let stats = jobStatistics(domain, completed: false), stats["type"] != nil else { return nil }
+        guard let stats = jobStatistics(domain, completed: false) else { return nil }
         let pageSize = Double(stats["memory_page_size"] ?? 4096)
         return MigrationSample(elapsed: Double(stats["time_elapsed"] ?? 0) / 1000, iteration: Int(stats["memory_iteration"] ?? 0),
                                ramRemaining: stats["memory_remaining"] ?? 0, dirtyRate: Double(stats["memory_dirty_rate"] ?? 0) * pageSize,
@@ -106,8 +106,8 @@ extension LibvirtConnection: MigrationSource {
         guard api.virDomainAbortJob(handle) == 0 else { throw Self.error(api, .libvirt, "could not abort domain \(domain)'s migration") }
     }
 
-    /// The job's numeric statistics by libvirt's field names, plus "type" when a job is running (or completed);
-    /// nil when libvirt has none for the domain.
+    /// The job's numeric statistics by libvirt's field names; nil when libvirt has no job (or no completed one)
+    /// for the domain.
     private func jobStatistics(_ domain: String, completed: Bool) -> [String: UInt64]? {
         guard let handle = try? lookup(domain) else { return nil }
         defer { _ = api.virDomainFree(handle) }
@@ -117,7 +117,7 @@ extension LibvirtConnection: MigrationSource {
         guard api.virDomainGetJobStats(handle, &type, &params, &count, flags) == 0 else { return nil }
         defer { api.virTypedParamsFree(params, count) }
         guard type != Int32(VIR_DOMAIN_JOB_NONE.rawValue) else { return nil }
-        var stats: [String: UInt64] = ["type": UInt64(type)]
+        var stats: [String: UInt64] = [:]
         for name in ["time_elapsed", "memory_remaining", "memory_dirty_rate", "memory_page_size", "memory_bps", "memory_iteration",
                      "downtime", "vfio_data_transferred"] {
             var value: UInt64 = 0
