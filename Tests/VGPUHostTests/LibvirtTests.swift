@@ -15,6 +15,26 @@ import VGPUHost
         #expect(try connection.xml(of: "test", inactive: true).contains("<name>test</name>"))
     }
 
+    /// domains() learns which domains run from a filtered list, not from each domain.
+    @Test func listedDomainsKnowWhichRun() throws {
+        // Its own test driver state (test:///default's is shared by every connection of the process).
+        let host = try TestHost()
+        let node = host.directory + "/node.xml"
+        // The test driver starts the domains of its file; runstate 5 (shut off) keeps 'idle' down.
+        let domain = { (name: String, state: Int) in
+            "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><name>\(name)</name><memory>65536</memory>"
+                + "<os><type>hvm</type></os><test:runstate>\(state)</test:runstate></domain>"
+        }
+        try "<node>\(domain("test", 1))\(domain("idle", 5))</node>".write(toFile: node, atomically: true, encoding: .utf8)
+        let connection = try LibvirtConnection(uri: "test://" + node)
+        let domains = try connection.domains()
+        #expect(domains.map(\.name).sorted() == ["idle", "test"])
+        #expect(domains.first { $0.name == "test" }?.isActive == true)
+        #expect(domains.first { $0.name == "idle" }?.isActive == false)
+        #expect(domains.allSatisfy { !$0.autostart && $0.uuid.count == 36 })
+        #expect(try connection.domain("idle") == domains.first { $0.name == "idle" })
+    }
+
     @Test func unknownDomainsAndBadURIsKeepLibvirtsMessage() {
         let connection = try? LibvirtConnection(uri: "test:///default")
         let missing = #expect(throws: VGPUError.self) { try connection?.domain("web01'\"<x>") }

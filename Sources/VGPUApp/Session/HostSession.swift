@@ -13,7 +13,8 @@ public final class HostSession {
     private let lock: HostLock
     /// What recovery did as the session started, one line per operation.
     public private(set) var recovered: [String] = []
-    private var connection: LibvirtConnection?
+    /// The libvirt connection, opened on first use, seen through the session's read cache.
+    private var connection: SessionReads?
     private var loadedTemplates: HostdevXML?
     private(set) lazy var runner = HostStepRunner(
         sysfs: SysfsWriter(paths: host.paths, os: host.os), definitions: host.definitionStore,
@@ -33,13 +34,14 @@ public final class HostSession {
 
     var journal: Journal { Journal(paths: host.paths, os: host.os) }
 
-    public func libvirt() throws -> LibvirtConnection {
+    /// libvirt, connected on first use. Reads are cached until the session changes something (see SessionReads).
+    public func libvirt() throws -> Hypervisor {
         if let connection { return connection }
         guard libvirtSettings.reachable else {
             throw VGPUError(.internalError, "\(command) must not call libvirt (libvirtd holds the domain's job while a hook runs)",
                             fix: "report this: a hook plan asked for a libvirt step")
         }
-        let opened = try LibvirtConnection(uri: libvirtSettings.uri)
+        let opened = SessionReads(try LibvirtConnection(uri: libvirtSettings.uri))
         connection = opened
         return opened
     }

@@ -48,7 +48,7 @@ public struct Reconciliation {
     }
 
     /// The inventory and, when libvirt answers, every domain's definition and live XML.
-    private func plan(connection: LibvirtConnection?, prune: Bool) throws -> ReconcilePlanner.Report {
+    private func plan(connection: Hypervisor?, prune: Bool) throws -> ReconcilePlanner.Report {
         // The planner reads which domain names which vGPU from the domains themselves: each domain's XML is
         // fetched once, here (annotating the inventory would fetch it all again).
         let inventory = try host.inventory()

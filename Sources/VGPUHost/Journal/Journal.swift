@@ -17,6 +17,19 @@ public struct Journal: Sendable {
         /// The command line, for humans reading `vgpuctl recover`'s report.
         public var command: String
         public var plan: Plan
+
+        /// What `JSONEncoder` with `.sortedKeys` gives, byte for byte, without its cost (see JSONWriter).
+        public var json: String {
+            var json = JSONWriter(.compact, reservingCapacity: 1024)
+            json.beginObject()
+            json.key("command"); json.string(command)
+            json.key("id"); json.string(id)
+            json.key("pid"); json.int(Int(pid))
+            json.key("plan"); json.plan(plan)
+            json.key("started"); json.int(started)
+            json.endObject()
+            return String(decoding: json.bytes, as: UTF8.self)
+        }
     }
 
     public let paths: HostPaths
@@ -33,9 +46,8 @@ public struct Journal: Sendable {
     public func begin(_ plan: Plan, command: String) throws -> Record {
         let record = Record(id: LibUUID.random().text, pid: getpid(), started: Int(time(nil)), command: command, plan: plan)
         do {
-            try os.replaceAtomically(path(of: record.id), with: String(decoding: try JSONEncoder().encode(record), as: UTF8.self),
-                                     directoryMode: paths.directoryMode)
-        } catch let error as OSError {
+            try os.replaceAtomically(path(of: record.id), with: record.json, directoryMode: paths.directoryMode)
+        } catch {
             // Renamed but not made durable: nothing was done, so the record must not survive either.
             try? os.unlink(path(of: record.id))
             throw VGPUError(.host, "could not record the operation in the journal before starting it: \(error)",

@@ -40,15 +40,25 @@ public final class LibvirtConnection: Hypervisor {
         return try info(handle)
     }
 
+    /// Three calls however many domains there are: which run and which start with libvirtd come from filtered
+    /// lists, not from two more calls per domain.
     public func domains() throws -> [DomainInfo] {
+        let active = try listed(VIR_CONNECT_LIST_DOMAINS_ACTIVE.rawValue).map(\.uuid)
+        let autostart = try listed(VIR_CONNECT_LIST_DOMAINS_AUTOSTART.rawValue).map(\.uuid)
+        return try listed(0).map {
+            DomainInfo(name: $0.name, uuid: $0.uuid, isActive: active.contains($0.uuid), autostart: autostart.contains($0.uuid))
+        }
+    }
+
+    private func listed(_ flags: UInt32) throws -> [(name: String, uuid: String)] {
         var list: UnsafeMutablePointer<virDomainPtr?>?
-        let count = api.virConnectListAllDomains(connection, &list, 0)
+        let count = api.virConnectListAllDomains(connection, &list, flags)
         guard count >= 0, let list else { throw Self.error(api, .libvirt, "could not list domains on \(uri)") }
         defer {
             for index in 0..<Int(count) { if let domain = list[index] { _ = api.virDomainFree(domain) } }
             free(list)
         }
-        return try (0..<Int(count)).compactMap { list[$0] }.map(info)
+        return (0..<Int(count)).compactMap { list[$0] }.map(identity)
     }
 
     public func xml(of domain: String, inactive: Bool) throws -> String {
@@ -179,14 +189,19 @@ public final class LibvirtConnection: Hypervisor {
                          fix: "see 'virsh list --all' for the domains, or check --connect")
     }
 
-    private func info(_ handle: virDomainPtr) throws -> DomainInfo {
+    /// Name and UUID: both are kept in the handle, so this asks libvirtd nothing.
+    private func identity(_ handle: virDomainPtr) -> (name: String, uuid: String) {
         var uuid = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
         _ = api.virDomainGetUUIDString(handle, &uuid)
         let name = api.virDomainGetName(handle).map { String(cString: $0) } ?? "?"
+        return (name, String(decoding: uuid.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    private func info(_ handle: virDomainPtr) throws -> DomainInfo {
+        let (name, uuid) = identity(handle)
         var autostart: Int32 = 0
         _ = api.virDomainGetAutostart(handle, &autostart)
-        return DomainInfo(name: name, uuid: String(decoding: uuid.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
-                          isActive: api.virDomainIsActive(handle) == 1, autostart: autostart == 1)
+        return DomainInfo(name: name, uuid: uuid, isActive: api.virDomainIsActive(handle) == 1, autostart: autostart == 1)
     }
 
     private static func flags(_ scope: AttachScope) -> UInt32 {

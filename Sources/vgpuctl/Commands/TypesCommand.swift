@@ -29,8 +29,8 @@ struct TypesCommand: ParsableCommand {
                 throw VGPUError(.notFound, "unknown parent '\(parent)'", fix: "run 'vgpuctl types' to see every parent")
             }
         }
-        // Byte for byte what JSONOutput.print(parents) printed, without the Codable encoder's cost (PrettyJSON).
-        if json { return Console.out(PrettyJSON.parents(parents) + [0x0A]) }
+        // Byte for byte what JSONOutput.print(parents) printed, without the Codable encoder's cost (JSONWriter).
+        if json { return Console.out(JSONWriter.parents(parents) + [0x0A]) }
         var table = Table("PARENT", "GPU", "TYPE", "AVAILABLE", "API", "NAME")
         for parent in parents {
             for type in parent.types {

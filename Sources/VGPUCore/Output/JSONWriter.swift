@@ -1,16 +1,29 @@
-/// A hand-written JSON writer that produces exactly what `JSONEncoder` does with
-/// `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]` (VGPUHostTests compares the two byte for byte).
+/// A hand-written JSON writer that produces exactly what `JSONEncoder` does, in one of two styles
+/// (VGPUHostTests compares the two byte for byte).
 ///
 /// Why: `vgpuctl types --json` on a large host (8 GPUs x 32 VFs x 24 types) spent about a third of its CPU time
-/// in the Codable encoder's intermediate tree; this writes the bytes directly. Only the hot output uses it; the
-/// other `--json` outputs keep `JSONEncoder`. Keys must be written in sorted order (UTF-8 byte order, as
-/// `.sortedKeys` sorts them), and optional members are left out when nil (as synthesised `Encodable` does).
-public struct PrettyJSON {
+/// in the Codable encoder's intermediate tree, and the journal record every multi-step operation writes cost
+/// about 4 million instructions (the encoder's generic machinery and the runtime's type lookups), a tenth of a
+/// whole `create --vm`; this writes the bytes directly. Only those hot paths use it; other `--json` outputs keep
+/// `JSONEncoder`. Optional members are left out when nil (as synthesised `Encodable` does).
+public struct JSONWriter {
+    public enum Style {
+        /// `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]`: the caller writes keys in sorted order
+        /// (UTF-8 byte order, as `.sortedKeys` sorts them).
+        case pretty
+        /// `[.sortedKeys]`: no whitespace, `/` escaped; the caller writes keys in sorted order.
+        case compact
+    }
+
+    public let style: Style
     public private(set) var bytes: [UInt8] = []
     /// One entry per open array or object: whether it has had no member yet.
     private var empty: [Bool] = []
 
-    public init(reservingCapacity capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+    public init(_ style: Style, reservingCapacity capacity: Int = 0) {
+        self.style = style
+        bytes.reserveCapacity(capacity)
+    }
 
     public mutating func beginArray() { open(UInt8(ascii: "[")) }
     public mutating func endArray() { close(UInt8(ascii: "]")) }
@@ -24,20 +37,23 @@ public struct PrettyJSON {
     public mutating func key(_ name: String) {
         separate()
         string(name)
-        bytes.append(0x20); bytes.append(UInt8(ascii: ":")); bytes.append(0x20)
+        if style == .pretty { bytes.append(0x20) }
+        bytes.append(UInt8(ascii: ":"))
+        if style == .pretty { bytes.append(0x20) }
     }
 
     public mutating func int(_ value: Int) { bytes.append(contentsOf: String(value).utf8) }
 
     /// A string, escaped as JSONEncoder escapes: `"` and `\`, \b \f \n \r \t by name, other control bytes as
-    /// \u00xx (lowercase hex), everything else (`/` and non-ASCII included) as is.
+    /// \u00xx (lowercase hex), `/` as `\/` in the compact style, everything else (non-ASCII included) as is.
     public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
         defer { bytes.append(UInt8(ascii: "\"")) }
         var value = value
+        let slash: UInt8 = style == .compact ? UInt8(ascii: "/") : 0
         value.withUTF8 { utf8 in
             // Almost every string needs no escape: copy it whole.
-            if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == slash }) {
                 bytes.append(contentsOf: utf8)
             } else {
                 escape(utf8)
@@ -50,6 +66,7 @@ public struct PrettyJSON {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
             case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "/") where style == .compact: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "/")])
             case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
             case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
             case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
@@ -64,33 +81,41 @@ public struct PrettyJSON {
         }
     }
 
+    // Pretty: JSONEncoder puts a newline after every opening bracket and before every closing one, so an empty
+    // array is `[` `\n` `\n` indent `]`; compact: no whitespace at all.
     private mutating func open(_ bracket: UInt8) {
         bytes.append(bracket)
-        bytes.append(0x0A)
+        if style == .pretty { bytes.append(0x0A) }
         empty.append(true)
     }
 
     private mutating func separate() {
-        if empty[empty.count - 1] { empty[empty.count - 1] = false } else { bytes.append(UInt8(ascii: ",")); bytes.append(0x0A) }
+        if empty[empty.count - 1] {
+            empty[empty.count - 1] = false
+        } else {
+            bytes.append(UInt8(ascii: ","))
+            if style == .pretty { bytes.append(0x0A) }
+        }
         indent(empty.count)
     }
 
     private mutating func close(_ bracket: UInt8) {
         empty.removeLast()
-        bytes.append(0x0A)
+        if style == .pretty { bytes.append(0x0A) }
         indent(empty.count)
         bytes.append(bracket)
     }
 
     private mutating func indent(_ depth: Int) {
+        guard style == .pretty else { return }
         for _ in 0..<2 * depth { bytes.append(0x20) }
     }
 }
 
-extension PrettyJSON {
+extension JSONWriter {
     /// `vgpuctl types --json`: the same bytes as JSONEncoder gives for `[Parent]` (keys sorted, nil members left out).
     public static func parents(_ parents: [Parent]) -> [UInt8] {
-        var json = PrettyJSON(reservingCapacity: parents.reduce(64) { $0 + 160 + $1.types.count * 256 })
+        var json = JSONWriter(.pretty, reservingCapacity: parents.reduce(64) { $0 + 160 + $1.types.count * 256 })
         json.beginArray()
         for parent in parents {
             json.element()

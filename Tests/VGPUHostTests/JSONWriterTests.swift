@@ -4,9 +4,9 @@ import VGPUCore
 import VGPUFixtures
 import VGPUHost
 
-/// `vgpuctl types --json` is written by `PrettyJSON`, not JSONEncoder; the bytes must stay exactly JSONEncoder's
+/// `vgpuctl types --json` is written by `JSONWriter`, not JSONEncoder; the bytes must stay exactly JSONEncoder's
 /// (scripts and tests compare them).
-@Suite struct PrettyJSONTests {
+@Suite struct JSONWriterTests {
     func encoderBytes(_ parents: [Parent]) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -14,8 +14,8 @@ import VGPUHost
     }
 
     func expectSameBytes(_ parents: [Parent], sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let ours = PrettyJSON.parents(parents), theirs = try encoderBytes(parents)
-        #expect(ours == theirs, "PrettyJSON:\n\(String(decoding: ours, as: UTF8.self))\nJSONEncoder:\n\(String(decoding: theirs, as: UTF8.self))",
+        let ours = JSONWriter.parents(parents), theirs = try encoderBytes(parents)
+        #expect(ours == theirs, "JSONWriter:\n\(String(decoding: ours, as: UTF8.self))\nJSONEncoder:\n\(String(decoding: theirs, as: UTF8.self))",
                 sourceLocation: sourceLocation)
     }
 

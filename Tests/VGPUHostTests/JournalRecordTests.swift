@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+import VGPUCore
+@testable import VGPUHost
+
+/// The journal writes its records with JSONWriter; recovery reads them with JSONDecoder. The bytes must stay
+/// exactly JSONEncoder's (with sorted keys), for every kind of step (a new member that the writer misses fails here).
+@Suite struct JournalRecordTests {
+    static let uuid = try! DeviceUUID(parsing: "0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50")
+    static let escapes = "a/b\\c\"d\n\t\u{1}é 漢"
+    static let definition = Definition(uuid: uuid, parent: "0000:3b:00.0", type: "nvidia-22", start: .manual, layout: .nvidiaVFIO,
+                                       attributes: [.init(name: "vendor/x", value: escapes), .init(name: "b", value: "")])
+    static let bare = VGPURequest(uuid: uuid, type: "mtty-1", lifetime: .domain)
+    static let full = VGPURequest(uuid: uuid, type: "mtty-2", lifetime: .persistent, group: "g/1", policy: .spread, defined: .auto)
+
+    /// One of every case (the writer's switch is exhaustive; this list must be too).
+    static let everyStep: [Step] = [
+        .createMdev(uuid: uuid, parent: "mtty", type: "mtty-1"), .removeMdev(uuid: uuid, parent: "mtty", type: "mtty-1"),
+        .assignVF(vf: "0000:17:00.4", type: "nvidia-1414", uuid: uuid), .releaseVF(vf: "0000:17:00.4", type: "nvidia-1414", uuid: uuid),
+        .attachHostdev(domain: "web01", uuid: uuid, xml: "<hostdev mode='subsystem'>\n  <a b=\"c\"/>\n</hostdev>", scope: .both),
+        .detachHostdev(domain: "web01", uuid: uuid, xml: "<x/>", scope: .live),
+        .writeDefinition(definition), .deleteDefinition(Definition(uuid: uuid, parent: "p", type: "t", start: .auto)),
+        .addMigrationOverride(domain: "web01", alias: "ua-vgpu-x"), .removeMigrationOverride(domain: "web01", alias: "ua-vgpu-x"),
+        .recordVGPU(domain: "web01", request: full), .forgetVGPU(domain: "web01", request: bare),
+        .replaceDefinition(old: definition, new: Definition(uuid: uuid, parent: "p", type: "t", start: .auto)),
+        .writeAttributes(uuid: uuid, parent: "mtty", layout: .mdev, attributes: definition.attributes),
+        .keepAttributes(uuid: uuid, parent: "mtty", layout: .mdev, attributes: []),
+    ]
+
+    func expectEncoderBytes(_ record: Journal.Record, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let theirs = String(decoding: try encoder.encode(record), as: UTF8.self)
+        #expect(record.json == theirs, "JSONWriter:\n\(record.json)\nJSONEncoder:\n\(theirs)", sourceLocation: sourceLocation)
+        #expect(try JSONDecoder().decode(Journal.Record.self, from: Data(record.json.utf8)) == record, sourceLocation: sourceLocation)
+    }
+
+    @Test func everyStepIsWrittenAsJSONEncoderWritesIt() throws {
+        for step in Self.everyStep {
+            try expectEncoderBytes(Journal.Record(id: "id", pid: 42, started: 1_700_000_000, command: "vgpuctl x",
+                                                  plan: Plan(operation: "op", steps: [step])))
+        }
+        try expectEncoderBytes(Journal.Record(id: "0b1e5c4e", pid: Int32.max, started: -1, command: Self.escapes,
+                                              plan: Plan(operation: Self.escapes, steps: Self.everyStep, recovery: .rollForward)))
+        try expectEncoderBytes(Journal.Record(id: "", pid: 0, started: 0, command: "", plan: Plan(operation: "", steps: [])))
+    }
+}
