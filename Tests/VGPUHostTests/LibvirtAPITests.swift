@@ -9,6 +9,7 @@ import VGPUHost
     @Test func everyFunctionMatchesItsCDeclaration() throws {
         let api = try LibvirtAPI.load()
         check(api.virGetLastErrorMessage, virGetLastErrorMessage)
+        check(api.virGetLastErrorCode, virGetLastErrorCode)
         check(api.virSetErrorFunc, virSetErrorFunc)
         check(api.virEventRegisterDefaultImpl, virEventRegisterDefaultImpl)
         check(api.virEventRunDefaultImpl, virEventRunDefaultImpl)

@@ -1,7 +1,8 @@
+import CLibvirt
 import Foundation
 import Testing
 import VGPUCore
-import VGPUHost
+@testable import VGPUHost
 
 /// Config-level tests on libvirt's embedded test driver (no daemon; it has no device attach/detach).
 @Suite struct LibvirtTests {
@@ -15,24 +16,51 @@ import VGPUHost
         #expect(try connection.xml(of: "test", inactive: true).contains("<name>test</name>"))
     }
 
+    /// A test driver state of its own (test:///default's is shared by every connection of the process), with a
+    /// running 'test' and a shut-off 'idle' (the driver starts the domains of its file; runstate 5 is shut off).
+    func privateDriver(_ host: TestHost) throws -> LibvirtConnection {
+        let node = host.directory + "/node.xml"
+        try "<node>\(Self.domain("test", state: 1))\(Self.domain("idle", state: 5))</node>".write(toFile: node, atomically: true, encoding: .utf8)
+        return try LibvirtConnection(uri: "test://" + node)
+    }
+
+    static func domain(_ name: String, state: Int? = nil, uuid: String? = nil) -> String {
+        "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><name>\(name)</name>"
+            + (uuid.map { "<uuid>\($0)</uuid>" } ?? "") + "<memory>65536</memory><os><type>hvm</type></os>"
+            + (state.map { "<test:runstate>\($0)</test:runstate>" } ?? "") + "</domain>"
+    }
+
     /// domains() learns which domains run from a filtered list, not from each domain.
     @Test func listedDomainsKnowWhichRun() throws {
-        // Its own test driver state (test:///default's is shared by every connection of the process).
-        let host = try TestHost()
-        let node = host.directory + "/node.xml"
-        // The test driver starts the domains of its file; runstate 5 (shut off) keeps 'idle' down.
-        let domain = { (name: String, state: Int) in
-            "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><name>\(name)</name><memory>65536</memory>"
-                + "<os><type>hvm</type></os><test:runstate>\(state)</test:runstate></domain>"
-        }
-        try "<node>\(domain("test", 1))\(domain("idle", 5))</node>".write(toFile: node, atomically: true, encoding: .utf8)
-        let connection = try LibvirtConnection(uri: "test://" + node)
+        let connection = try privateDriver(try TestHost())
         let domains = try connection.domains()
         #expect(domains.map(\.name).sorted() == ["idle", "test"])
         #expect(domains.first { $0.name == "test" }?.isActive == true)
         #expect(domains.first { $0.name == "idle" }?.isActive == false)
         #expect(domains.allSatisfy { !$0.autostart && $0.uuid.count == 36 })
         #expect(try connection.domain("idle") == domains.first { $0.name == "idle" })
+    }
+
+    /// Kept handles (DomainHandles) never answer for a domain that has gone: undefined and defined anew, the new
+    /// one is read; undefined, the error is vgpuctl's own.
+    @Test func aKeptHandleOfAGoneDomainIsLookedUpAfresh() throws {
+        let connection = try privateDriver(try TestHost())
+        let old = try #require(try connection.domains().first { $0.name == "idle" })
+        let undefine = { (name: String) in
+            let handle = try #require(virDomainLookupByName(connection.connection, name))
+            defer { virDomainFree(handle) }
+            #expect(virDomainUndefine(handle) == 0)
+        }
+        try undefine("idle")
+        let renewed = "1b6e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+        try connection.define(Self.domain("idle", uuid: renewed))
+        #expect(old.uuid != renewed)
+        #expect(try connection.domain("idle").uuid == renewed)
+        #expect(try connection.xml(of: "idle", inactive: true).contains(renewed))
+        try undefine("idle")
+        let gone = #expect(throws: VGPUError.self) { try connection.xml(of: "idle", inactive: true) }
+        #expect(gone?.kind == .notFound)
+        #expect(gone?.message.hasPrefix("no libvirt domain named 'idle'") == true)
     }
 
     @Test func unknownDomainsAndBadURIsKeepLibvirtsMessage() {

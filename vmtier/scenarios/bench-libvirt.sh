@@ -1,7 +1,7 @@
 #!/bin/bash
 # Benchmark (not run by default; prints numbers): create --vm + destroy --vm for 1, 4 and 16 vGPUs on a shut-off
 # domain (one command per vGPU, and one 'create --count N'), against the same work done with mdevctl start + virsh
-# attach-device / detach-device + mdevctl stop; medians of 3 rounds.
+# attach-device / detach-device + mdevctl stop; medians of 5 rounds.
 . "$(dirname "$0")/lib.sh"
 remove_all_mdevs
 start_libvirtd
@@ -43,7 +43,7 @@ theirs() {  # mdevctl start + virsh attach-device per vGPU, then virsh detach-de
 timed() { local t; t=$(date +%s%N); "$@" >/dev/null; ms "$t"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 # Rounds, the sides' order alternating, medians: the host is shared, and its load drifts within one run.
-rounds=3
+rounds=5
 for n in 1 4 16; do
   o=() c=() th=()
   for r in $(seq $rounds); do

@@ -21,6 +21,7 @@ public struct LibvirtAPI: @unchecked Sendable {
 
     // MARK: errors and the event loop
     public let virGetLastErrorMessage: (@convention(c) () -> Str)! = symbol("virGetLastErrorMessage")
+    public let virGetLastErrorCode: (@convention(c) () -> Int32)! = symbol("virGetLastErrorCode")
     public let virSetErrorFunc: (@convention(c) (UnsafeMutableRawPointer?, virErrorFunc?) -> Void)! = symbol("virSetErrorFunc")
     public let virEventRegisterDefaultImpl: (@convention(c) () -> Int32)! = symbol("virEventRegisterDefaultImpl")
     public let virEventRunDefaultImpl: (@convention(c) () -> Int32)! = symbol("virEventRunDefaultImpl")

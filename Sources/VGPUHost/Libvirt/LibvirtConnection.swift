@@ -9,6 +9,7 @@ public final class LibvirtConnection: Hypervisor {
     let api: LibvirtAPI
     let connection: virConnectPtr
     public let uri: String
+    private let handles: DomainHandles
 
     /// `uri` nil: `LIBVIRT_DEFAULT_URI`, else `qemu:///system`.
     public init(uri: String?) throws {
@@ -24,6 +25,7 @@ public final class LibvirtConnection: Hypervisor {
         }
         self.connection = connection
         self.uri = chosen
+        handles = DomainHandles(api: api)
         // The event loop runs only while a detach waits; keepalive pings unanswered in between would make a
         // remote daemon drop the connection. (Drivers without keepalive refuse this; that is fine.)
         _ = api.virConnectSetKeepAlive(connection, -1, 0)
@@ -35,9 +37,7 @@ public final class LibvirtConnection: Hypervisor {
     deinit { _ = api.virConnectClose(connection) }
 
     public func domain(_ nameOrUUID: String) throws -> DomainInfo {
-        let handle = try lookup(nameOrUUID)
-        defer { _ = api.virDomainFree(handle) }
-        return try info(handle)
+        try withDomain(nameOrUUID, info)
     }
 
     /// Three calls however many domains there are: which run and which start with libvirtd come from filtered
@@ -45,45 +45,49 @@ public final class LibvirtConnection: Hypervisor {
     public func domains() throws -> [DomainInfo] {
         let active = try listed(VIR_CONNECT_LIST_DOMAINS_ACTIVE.rawValue).map(\.uuid)
         let autostart = try listed(VIR_CONNECT_LIST_DOMAINS_AUTOSTART.rawValue).map(\.uuid)
-        return try listed(0).map {
+        return try listed(0, keepingHandles: true).map {
             DomainInfo(name: $0.name, uuid: $0.uuid, isActive: active.contains($0.uuid), autostart: autostart.contains($0.uuid))
         }
     }
 
-    private func listed(_ flags: UInt32) throws -> [(name: String, uuid: String)] {
+    /// `keepingHandles`: the handles go to `handles`, so the calls that follow need no lookup.
+    private func listed(_ flags: UInt32, keepingHandles: Bool = false) throws -> [(name: String, uuid: String)] {
         var list: UnsafeMutablePointer<virDomainPtr?>?
         let count = api.virConnectListAllDomains(connection, &list, flags)
         guard count >= 0, let list else { throw Self.error(api, .libvirt, "could not list domains on \(uri)") }
-        defer {
-            for index in 0..<Int(count) { if let domain = list[index] { _ = api.virDomainFree(domain) } }
-            free(list)
+        defer { free(list) }
+        return (0..<Int(count)).compactMap { list[$0] }.map { handle in
+            let (name, uuid) = identity(handle)
+            if keepingHandles { handles.keep(handle, name: name, uuid: uuid) } else { _ = api.virDomainFree(handle) }
+            return (name, uuid)
         }
-        return (0..<Int(count)).compactMap { list[$0] }.map(identity)
     }
 
     public func xml(of domain: String, inactive: Bool) throws -> String {
-        let handle = try lookup(domain)
-        defer { _ = api.virDomainFree(handle) }
-        let flags = inactive ? UInt32(VIR_DOMAIN_XML_INACTIVE.rawValue) : 0
-        guard let text = api.virDomainGetXMLDesc(handle, flags) else {
-            throw Self.error(api, .libvirt, "could not read the XML of domain \(domain)")
+        try withDomain(domain) { handle in
+            let flags = inactive ? UInt32(VIR_DOMAIN_XML_INACTIVE.rawValue) : 0
+            guard let text = api.virDomainGetXMLDesc(handle, flags) else {
+                throw Self.error(api, .libvirt, "could not read the XML of domain \(domain)")
+            }
+            defer { free(text) }
+            return String(cString: text)
         }
-        defer { free(text) }
-        return String(cString: text)
     }
 
     public func attach(_ xml: String, to domain: String, scope: AttachScope) throws {
-        let handle = try lookup(domain)
-        defer { _ = api.virDomainFree(handle) }
-        guard api.virDomainAttachDeviceFlags(handle, xml, Self.flags(scope)) == 0 else {
-            throw Self.error(api, .libvirt, "libvirt refused to attach the vGPU to domain \(domain) (\(scope.label))",
-                             fix: "check the domain's definition ('virsh dumpxml \(domain)') and libvirtd's log")
+        try withDomain(domain) { handle in
+            guard api.virDomainAttachDeviceFlags(handle, xml, Self.flags(scope)) == 0 else {
+                throw Self.error(api, .libvirt, "libvirt refused to attach the vGPU to domain \(domain) (\(scope.label))",
+                                 fix: "check the domain's definition ('virsh dumpxml \(domain)') and libvirtd's log")
+            }
         }
     }
 
     public func detach(_ xml: String, from domain: String, scope: AttachScope, timeout: Double) throws {
-        let handle = try lookup(domain)
-        defer { _ = api.virDomainFree(handle) }
+        try withDomain(domain) { try detach(xml, from: domain, handle: $0, scope: scope, timeout: timeout) }
+    }
+
+    private func detach(_ xml: String, from domain: String, handle: virDomainPtr, scope: AttachScope, timeout: Double) throws {
         // Subscribe before asking: the guest may answer at once.
         let source = try DomainDocument.source(ofHostdev: xml)
         let alias = scope.contains(.live)
@@ -145,11 +149,11 @@ public final class LibvirtConnection: Hypervisor {
     }
 
     public func setMetadata(_ element: String?, namespace: String, prefix: String, domain: String, scope: AttachScope) throws {
-        let handle = try lookup(domain)
-        defer { _ = api.virDomainFree(handle) }
-        let type = Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue)
-        guard api.virDomainSetMetadata(handle, type, element, element == nil ? nil : prefix, namespace, Self.flags(scope)) == 0 else {
-            throw Self.error(api, .libvirt, "libvirt refused to change vgpuctl's metadata of domain \(domain) (\(scope.label))")
+        try withDomain(domain) { handle in
+            let type = Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue)
+            guard api.virDomainSetMetadata(handle, type, element, element == nil ? nil : prefix, namespace, Self.flags(scope)) == 0 else {
+                throw Self.error(api, .libvirt, "libvirt refused to change vgpuctl's metadata of domain \(domain) (\(scope.label))")
+            }
         }
     }
 
@@ -182,6 +186,23 @@ public final class LibvirtConnection: Hypervisor {
 
     // MARK: helpers
 
+    /// Runs `body` on the domain's handle: a kept one (see DomainHandles) when there is one, else a fresh lookup,
+    /// then kept. A kept handle whose domain has gone since (undefined, or undefined and defined anew under a new
+    /// UUID) fails with VIR_ERR_NO_DOMAIN; `body` then runs once more on a fresh lookup, whose failure is
+    /// vgpuctl's own "no libvirt domain named". (libvirt resets its last error as each call begins, so the code
+    /// read here is the failed call's.)
+    func withDomain<Result>(_ nameOrUUID: String, _ body: (virDomainPtr) throws -> Result) throws -> Result {
+        if let handle = handles.find(nameOrUUID) {
+            do { return try body(handle) } catch where api.virGetLastErrorCode() == Int32(VIR_ERR_NO_DOMAIN.rawValue) {
+                handles.retire(handle)
+            }
+        }
+        let handle = try lookup(nameOrUUID)
+        let (name, uuid) = identity(handle)
+        handles.keep(handle, name: name, uuid: uuid)
+        return try body(handle)
+    }
+
     func lookup(_ nameOrUUID: String) throws -> virDomainPtr {
         if let handle = api.virDomainLookupByName(connection, nameOrUUID) { return handle }
         if DeviceUUID.looksLikeUUID(nameOrUUID), let handle = api.virDomainLookupByUUIDString(connection, nameOrUUID) { return handle }
@@ -201,7 +222,10 @@ public final class LibvirtConnection: Hypervisor {
         let (name, uuid) = identity(handle)
         var autostart: Int32 = 0
         _ = api.virDomainGetAutostart(handle, &autostart)
-        return DomainInfo(name: name, uuid: uuid, isActive: api.virDomainIsActive(handle) == 1, autostart: autostart == 1)
+        // -1: the domain has gone since the handle was made (withDomain then looks it up afresh).
+        let active = api.virDomainIsActive(handle)
+        guard active >= 0 else { throw Self.error(api, .libvirt, "could not read the state of domain \(name)") }
+        return DomainInfo(name: name, uuid: uuid, isActive: active == 1, autostart: autostart == 1)
     }
 
     private static func flags(_ scope: AttachScope) -> UInt32 {
