@@ -45,6 +45,8 @@ import VGPUCore
     /// one is read; undefined, the error is vgpuctl's own.
     @Test func aKeptHandleOfAGoneDomainIsLookedUpAfresh() throws {
         let connection = try privateDriver(try TestHost())
+        // Listed twice: the second list's handles are the same domains' (the kept ones stay, the new are freed).
+        #expect(try connection.domains() == connection.domains())
         let old = try #require(try connection.domains().first { $0.name == "idle" })
         let undefine = { (name: String) in
             let handle = try #require(virDomainLookupByName(connection.connection, name))
@@ -57,6 +59,7 @@ import VGPUCore
         #expect(old.uuid != renewed)
         #expect(try connection.domain("idle").uuid == renewed)
         #expect(try connection.xml(of: "idle", inactive: true).contains(renewed))
+        #expect(try connection.domains().first { $0.name == "idle" }?.uuid == renewed)
         try undefine("idle")
         let gone = #expect(throws: VGPUError.self) { try connection.xml(of: "idle", inactive: true) }
         #expect(gone?.kind == .notFound)

@@ -19,11 +19,18 @@ final class DomainHandles {
         kept.first { $0.name == nameOrUUID || $0.uuid == nameOrUUID }?.handle
     }
 
-    /// Takes over the reference; a handle kept before for the same name or UUID is retired.
-    func keep(_ handle: virDomainPtr, name: String, uuid: String) {
+    /// Takes over the reference and returns the handle to use. A handle kept before for the same domain stays
+    /// (it may be in use) and the new one is freed; one for the same name or UUID but another domain is retired.
+    @discardableResult
+    func keep(_ handle: virDomainPtr, name: String, uuid: String) -> virDomainPtr {
+        if let same = kept.first(where: { $0.name == name && $0.uuid == uuid }) {
+            _ = api.virDomainFree(handle)
+            return same.handle
+        }
         for old in kept where old.name == name || old.uuid == uuid { retired.append(old.handle) }
         kept.removeAll { $0.name == name || $0.uuid == uuid }
         kept.append((name, uuid, handle))
+        return handle
     }
 
     func retire(_ handle: virDomainPtr) {

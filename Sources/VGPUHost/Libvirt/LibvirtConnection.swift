@@ -197,10 +197,9 @@ public final class LibvirtConnection: Hypervisor {
                 handles.retire(handle)
             }
         }
-        let handle = try lookup(nameOrUUID)
-        let (name, uuid) = identity(handle)
-        handles.keep(handle, name: name, uuid: uuid)
-        return try body(handle)
+        let fresh = try lookup(nameOrUUID)
+        let (name, uuid) = identity(fresh)
+        return try body(handles.keep(fresh, name: name, uuid: uuid))
     }
 
     func lookup(_ nameOrUUID: String) throws -> virDomainPtr {
