@@ -33,7 +33,7 @@ public struct JSONWriter {
     /// Starts the next array element.
     public mutating func element() { separate() }
 
-    /// Starts an object member: `"name" : ` (its value follows).
+    /// Starts an object member, `"name" : ` (pretty) or `"name":` (compact); its value follows.
     public mutating func key(_ name: String) {
         separate()
         string(name)
