@@ -189,7 +189,7 @@ b_migrate() {
   [ -n "$(get mig-v-seq)" ] || { echo "no running guest"; return 1; }
   local rc=0 json uuid; uuid=$(get mig-v-uuid)
   put b_seq "$(state_last_seq mig-v)"
-  json=$(timeout "$MIGRATE_TIMEOUT" "$VGPUCTL" migrate --vm mig-v --to "$LIBVIRT2_URI" --json 2>/tmp/mig-v.err) || rc=$?
+  json=$(timeout "$MIGRATE_TIMEOUT" "$VGPUCTL" migrate --vm mig-v --to "$LIBVIRT2_URI" --persistent --json 2>/tmp/mig-v.err) || rc=$?
   [ $rc = 0 ] || { echo "exit $rc"; cat /tmp/mig-v.err; echo "$json"; return 1; }
   jq -e '.domain == "mig-v" and (.destination | type == "string") and (.downtime_ms | type == "number")
          and (.total_ms | type == "number") and (.devices | length == 1)
@@ -200,7 +200,7 @@ b_migrate() {
   echo "note: vgpuctl migrate: downtime $(jq -r .downtime_ms <<<"$json") ms, total $(jq -r .total_ms <<<"$json") ms"
   job_notes mig-v
 }
-check "b: vgpuctl migrate --vm mig-v --to $LIBVIRT2_URI --json exits 0 with the contract's JSON" b_migrate
+check "b: vgpuctl migrate --vm mig-v --to $LIBVIRT2_URI --persistent --json exits 0 with the contract's JSON" b_migrate
 b_destination() {
   local json uuid dst; json=$(get b_json) uuid=$(get mig-v-uuid)
   [ -n "$json" ] || { echo "no migration"; return 1; }
@@ -213,6 +213,14 @@ b_destination() {
   virsh2 dumpxml mig-v | grep -q "x-device-dirty-page-tracking" || { echo "the qemu override is gone"; return 1; }
 }
 check "b: the destination runs mig-v with a new mtty-2 vGPU (other UUID, alias and override kept)" b_destination
+b_persistent() {  # --persistent: libvirt defines the domain on the destination from vgpuctl's persistent_xml
+  local json dst; json=$(get b_json); [ -n "$json" ] || { echo "no migration"; return 1; }
+  dst=$(jq -r '.devices[0].destination_uuid' <<<"$json")
+  virsh2 dominfo mig-v | grep -Eq '^Persistent: +yes' || { echo "mig-v is not defined on the destination:"; virsh2 dominfo mig-v; return 1; }
+  expect_eq "$dst" "$(virsh2 dumpxml --inactive mig-v | hostdev_uuids)" "the destination's definition names destination_uuid" || return 1
+  virsh2 dumpxml --inactive mig-v | grep -q "x-device-dirty-page-tracking" || { echo "the definition lost the qemu override"; return 1; }
+}
+check "b: --persistent: the destination defines mig-v, its definition naming the new vGPU (override kept)" b_persistent
 b_source_removed() {
   local u; u=$(get mig-v-uuid); [ -n "$(get b_json)" ] || { echo "no migration"; return 1; }
   for _ in $(seq 20); do [ -e "/sys/bus/mdev/devices/$u" ] || return 0; sleep 0.5; done
