@@ -7,13 +7,37 @@
 #
 # The root is cached as a tarball (PACKAGE_TEST_CACHE, default /var/cache/vgpuctl-test; downloaded .debs too), so
 # only the first run pays for debootstrap. PACKAGE_TEST_KEEP=1 keeps the work directory for a look afterwards.
+#   scripts/test-package.sh            the whole tier
+#   scripts/test-package.sh --prepare  only the cached root (scripts/test.sh runs this while the unit tests run)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 cache=${PACKAGE_TEST_CACHE:-/var/cache/vgpuctl-test}
-version=$(scripts/version.sh)
+tarball=$cache/bookworm-minbase.tar.gz
 
-passed=0 failed=0 n=0
+# The minimal Debian 12 root, made once by debootstrap and cached as a tarball. The mirror is the host's own
+# (sources.list or deb822 sources; a host may have either alone, so a missing file is no error).
+prepare_root() {
+  [ -s "$tarball" ] && return 0
+  local mirror bootstrap start
+  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
+    | grep -E '^(deb |URIs:)' | grep -v security | sed -E 's/^URIs:\s*//; s/^deb (\[[^]]*\] )?//' | awk '{ print $1; exit }' || true)
+  mkdir -p "$cache"
+  bootstrap=$(mktemp -d "$cache/bootstrap.XXXXXX")
+  start=$(date +%s)
+  if ! debootstrap --variant=minbase --include=systemd,man-db,bash-completion bookworm "$bootstrap/root" \
+       "${mirror:-http://deb.debian.org/debian}" > "$bootstrap.log" 2>&1; then
+    echo "debootstrap of a bookworm root from ${mirror:-http://deb.debian.org/debian} failed; its log's end:"
+    tail -20 "$bootstrap.log"; rm -rf "$bootstrap"; return 1
+  fi
+  tar -C "$bootstrap/root" -czf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+  rm -rf "$bootstrap" "$bootstrap.log"
+  echo "debootstrap (minbase + systemd, man-db, bash-completion) took $(( $(date +%s) - start )) s; cached in $tarball"
+}
+if [ "${1:-}" = --prepare ]; then prepare_root; exit; fi
+
+version=$(scripts/version.sh)
+passed=0 failed=0 n=0 finished=0
 ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 # check DESCRIPTION COMMAND...: a TAP line from COMMAND's exit status; its output is shown only on failure.
@@ -22,7 +46,15 @@ check() {
   if output=$("$@" 2>&1); then ok "$description"; else not_ok "$description"; sed 's/^/    # /' <<< "$output" | tail -20; fi
 }
 note() { echo "    # $*"; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; }
+finish() { finished=1; echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; }
+# Any early end (a set -e exit, a missing tool) still prints a "not ok" line and the summary.
+ended_early() {
+  local rc=$1
+  [ "$finished" = 1 ] && return
+  not_ok "the package tier ended before its last check (exit status $rc, after check $n)"
+  finish
+}
+trap 'ended_early $?' EXIT
 
 # 1. The package.
 start=$(date +%s)
@@ -38,6 +70,8 @@ note "package $package_size bytes, Installed-Size $installed_size KiB; Depends: 
 work=$(mktemp -d /var/tmp/vgpuctl-package-test.XXXXXX)
 root=$work/root
 cleanup() {
+  local rc=$?
+  ended_early "$rc"
   for mount in "$root/var/cache/apt/archives" "$root/proc"; do mountpoint -q "$mount" && umount -l "$mount"; done
   if [ -z "${PACKAGE_TEST_KEEP:-}" ]; then rm -rf "$work"; else echo "# kept $work"; fi
 }
@@ -56,20 +90,10 @@ else
   not_ok "lintian is installed (.ci/install-deps: vmtier/packages.txt)"
 fi
 
-# 3. A minimal Debian 12 root, from the cache or debootstrap. The mirror is the host's own (sources.list or
-#    deb822 sources), so the root gets what the host would.
-tarball=$cache/bookworm-minbase.tar.gz
+# 3. A minimal Debian 12 root, from the cache or debootstrap.
 mkdir -p "$cache/apt-archives/partial"
-if [ ! -s "$tarball" ]; then
-  mirror=$(grep -hE '^(deb |URIs:)' /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
-    | grep -v security | sed -E 's/^URIs:\s*//; s/^deb (\[[^]]*\] )?//' | awk '{ print $1; exit }')
-  start=$(date +%s)
-  debootstrap --variant=minbase --include=systemd,man-db,bash-completion bookworm "$work/bootstrap" "${mirror:-http://deb.debian.org/debian}" \
-    > "$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log"; not_ok "debootstrap a bookworm root"; finish; exit 1; }
-  tar -C "$work/bootstrap" -czf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
-  rm -rf "$work/bootstrap"
-  note "debootstrap (minbase + systemd, man-db, bash-completion) took $(( $(date +%s) - start )) s; cached in $tarball"
-fi
+if ! made=$(prepare_root); then printf '%s\n' "$made" | sed 's/^/    # /'; not_ok "debootstrap a bookworm root"; exit 1; fi
+[ -z "$made" ] || note "$made"
 mkdir -p "$root"
 tar -C "$root" -xzf "$tarball"
 mount -t proc proc "$root/proc"

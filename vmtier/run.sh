@@ -60,7 +60,9 @@ accel="-accel tcg,thread=multi -cpu ${VMTIER_CPU:-qemu64}"
 if [ -w /dev/kvm ] && [ "${VMTIER_KVM:-0}" = 1 ]; then accel="-accel kvm -cpu host"; fi
 start=$(date +%s)
 console="$results/console.log"
-timeout --foreground "${VMTIER_TIMEOUT:-3600}" qemu-system-x86_64 \
+# The whole boot has a deadline too (VMTIER_TIMEOUT; each scenario has its own, VMTIER_SCENARIO_TIMEOUT), sized so
+# that CI (90 minutes) always reaches the summary below.
+timeout --foreground "${VMTIER_TIMEOUT:-2700}" qemu-system-x86_64 \
   $accel -machine pc -smp 2 -m "${VMTIER_MEMORY:-4096}" \
   -nographic -no-reboot -nic none \
   -kernel "$out/vmlinuz" -initrd "$out/initrd.cpio.gz" \
@@ -68,14 +70,24 @@ timeout --foreground "${VMTIER_TIMEOUT:-3600}" qemu-system-x86_64 \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs local,path="$results",mount_tag=results,security_model=none,multidevs=remap \
   </dev/null 2>&1 | tee "$console" | grep --line-buffered -E "^(ok|not ok|    #|vmtier:|[0-9]+ passed)|Kernel panic|BUG:|${VMTIER_SHOW:-^\$^}" || true
-echo "vmtier: VM ran $(( $(date +%s) - start )) s"
+vm_seconds=$(( $(date +%s) - start ))
+echo "vmtier: VM ran $vm_seconds s"
+[ -n "${VMTIER_TIMINGS:-}" ] && echo "vm:boot-and-between $(( vm_seconds - $(awk '{ s += $2 } END { print s + 0 }' "$results/timings" 2>/dev/null || echo 0) ))" >> "$VMTIER_TIMINGS"
 
+# Every scenario asked for ends in one line here; one that reported nothing (the VM died or hit its deadline
+# first) is a "not ok" line with the last lines it printed.
 status=0
+printf '%-20s %8s  %s\n' scenario seconds result
 for s in $scenarios; do
   summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$results/$s.log" 2>/dev/null | tail -1 || true)
-  if [ -z "$summary" ]; then echo "vmtier: scenario $s reported no result"; status=1
+  seconds=$(awk -v s="$s" '$1 == s { print $2 }' "$results/timings" 2>/dev/null)
+  if [ -z "$summary" ]; then
+    status=1; summary="not ok - scenario $s reported no result (the VM ended first: VMTIER_TIMEOUT=${VMTIER_TIMEOUT:-2700} s, or a crash)"
+    tail -n 5 "$results/$s.log" 2>/dev/null | sed 's/^/    # /'
   elif [[ ! "$summary" =~ \ 0\ failed$ ]]; then status=1; fi
+  printf '%-20s %8s  %s\n' "$s" "${seconds:--}" "$summary"
+  [ -n "${VMTIER_TIMINGS:-}" ] && echo "vm:$s ${seconds:-0}" >> "$VMTIER_TIMINGS"
   [ -n "${VMTIER_KEEP_LOGS:-}" ] && cp "$results/$s.log" "$VMTIER_KEEP_LOGS/" 2>/dev/null || true
 done
-[ $status = 0 ] || tail -30 "$console"
+[ $status = 0 ] || { echo "vmtier: the console's last lines:"; tail -30 "$console"; }
 exit $status

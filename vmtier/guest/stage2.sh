@@ -32,9 +32,20 @@ if [ -n "${VMTIER_DEB:-}" ]; then
   echo "vmtier: installed $(dpkg-query -W -f '${Package} ${Version}' vgpuctl 2>/dev/null || echo 'nothing'): $(command -v vgpuctl || echo 'no vgpuctl')"
 fi
 export VGPUCTL="$VGPUCTL_BIN/vgpuctl" VMTIER_REPO VMTIER_OUT VMTIER_DEB
+# Each scenario has a deadline (VMTIER_SCENARIO_TIMEOUT, seconds): one that hangs is ended, says so in a "not ok"
+# line and a summary, and the next one runs. Its duration goes to /vmtier-results/timings.
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
 for scenario in $VMTIER_SCENARIOS; do
-  echo "vmtier: scenario $scenario at $(cut -d' ' -f1 /proc/uptime) s"
-  bash "$VMTIER_REPO/vmtier/scenarios/$scenario.sh" 2>&1 | tee "/vmtier-results/$scenario.log"
+  log=/vmtier-results/$scenario.log start=$(uptime_s)
+  echo "vmtier: scenario $scenario at $start s"
+  timeout -k 10 "${VMTIER_SCENARIO_TIMEOUT:-900}" bash "$VMTIER_REPO/vmtier/scenarios/$scenario.sh" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    ok=$(grep -c '^ok ' "$log") not_ok=$(grep -c '^not ok ' "$log")
+    { echo "not ok $((ok + not_ok + 1)) - scenario $scenario did not finish within ${VMTIER_SCENARIO_TIMEOUT:-900} s (VMTIER_SCENARIO_TIMEOUT)"
+      echo "$ok passed, $((not_ok + 1)) failed"; } | tee -a "$log"
+  fi
+  echo "$scenario $(awk -v a="$start" -v b="$(uptime_s)" 'BEGIN { printf "%.0f", b - a }')" >> /vmtier-results/timings
 done
 sync
 echo "vmtier: done at $(cut -d' ' -f1 /proc/uptime) s"

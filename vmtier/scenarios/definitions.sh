@@ -51,9 +51,8 @@ persist_and_remove() {
 held_by_a_process() {
   local u g err; u=$(vg create --type mtty-1) || return 1
   g=$(basename "$(readlink "/sys/bus/mdev/devices/$u/iommu_group")")
-  sleep 60 3<>"/dev/vfio/$g" &
-  local holder=$!
-  sleep 0.5
+  hold_group "$g" 60 || return 1
+  local holder=$holder_pid
   err=$(expect_exit 5 vg remove "$u"); local rc=$?
   kill $holder; wait $holder 2>/dev/null
   [ $rc = 0 ] || { echo "$err"; return 1; }

@@ -45,8 +45,7 @@ cycle() {
   [ -e "/sys/bus/mdev/devices/$uuid" ] || { echo "not created on start"; return 1; }
   holds d2 "$uuid" || { echo "QEMU does not hold it"; return 1; }
   virsh destroy d2 >/dev/null || return 1
-  for _ in $(seq 20); do [ -e "/sys/bus/mdev/devices/$uuid" ] || return 0; sleep 0.5; done
-  echo "not released on destroy"; return 1
+  wait_mdev_gone "$uuid"
 }
 check "virsh start d2 creates its domain-lifetime vGPU, virsh destroy releases it" cycle
 check "... and again" cycle

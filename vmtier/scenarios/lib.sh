@@ -1,12 +1,41 @@
 # Helpers for real-kernel scenarios: each check prints "ok N - name" or "not ok N - name" (TAP), and the
 # scenario ends with "N passed, M failed". A check is a command whose exit status decides it.
-passed=0 failed=0
+passed=0 failed=0 finished=0
 : "${VGPUCTL:?VGPUCTL must name the vgpuctl binary}"
 vg() { "$VGPUCTL" "$@"; }
+
+# A scenario that ends without reaching finish (an exit, a missing tool, an unbound variable under set -u) still
+# says so: a "not ok" line naming where it ended, and the summary line that vmtier/run.sh counts.
+last_check="none yet"
+scenario_ended_early() {  # scenario_ended_early STATUS
+  [ "$finished" = 1 ] && return
+  failed=$((failed + 1))
+  echo "not ok $((passed + failed)) - $(basename "$0" .sh) ended before its last check (exit status $1; last check: $last_check)"
+  echo "$passed passed, $failed failed"
+}
+trap 'scenario_ended_early $?' EXIT
+
+# wait_until SECONDS WHAT LOG COMMAND...: runs COMMAND every 0.5 s until it succeeds (its output is discarded
+# until then, and printed when it succeeds). Sized for a loaded two-core machine under TCG. When SECONDS pass,
+# it prints what it waited for, its last output and the last lines of LOG ("-": none), and fails.
+wait_until() {
+  local seconds=$1 what=$2 log=$3; shift 3
+  local deadline=$(( $(date +%s) + seconds )) output
+  while true; do
+    if output=$("$@" 2>&1); then [ -z "$output" ] || printf '%s\n' "$output"; return 0; fi
+    [ "$(date +%s)" -lt "$deadline" ] || break
+    sleep 0.5
+  done
+  echo "timed out after $seconds s waiting for $what"
+  [ -z "$output" ] || printf '  last: %s\n' "$output" | head -5
+  if [ "$log" != - ]; then echo "  last lines of $log:"; tail -n 8 "$log" 2>/dev/null | sed 's/^/  | /'; fi
+  return 1
+}
 
 check() {  # check "name" command...
   local name=$1; shift
   local output
+  last_check=$name
   if output=$("$@" 2>&1); then
     passed=$((passed + 1)); echo "ok $((passed + failed)) - $name"
     # Measurements a check reports on success ("note: ...") are kept in the log.
@@ -33,6 +62,17 @@ expect_exit() {  # expect_exit status command...
 
 avail() { cat "/sys/class/mdev_bus/$1/mdev_supported_types/$2/available_instances"; }
 mdev_count() { ls /sys/bus/mdev/devices | wc -l; }
+# hold_group GROUP [SECONDS]: a background process holds /dev/vfio/GROUP open (its pid in $holder_pid), as a QEMU
+# started by hand would; returns once the kernel shows the file open.
+holds_file() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q " -> $2\$"; }
+hold_group() {
+  sleep "${2:-300}" 9<>"/dev/vfio/$1" & holder_pid=$!
+  wait_until 10 "process $holder_pid to hold /dev/vfio/$1" - holds_file "$holder_pid" "/dev/vfio/$1"
+}
+mdev_gone() { [ ! -e "/sys/bus/mdev/devices/$1" ]; }
+wait_mdev_gone() {  # wait_mdev_gone UUID [SECONDS]
+  wait_until "${2:-20}" "vGPU $1 to leave /sys/bus/mdev/devices" - mdev_gone "$1"
+}
 remove_all_mdevs() { for d in /sys/bus/mdev/devices/*; do [ -e "$d" ] && echo 1 > "$d/remove"; done; true; }
 
 # libvirtd as the tier needs it: no virtlogd (stdio_handler file), root, no namespaces, cgroups or security driver.
@@ -49,8 +89,13 @@ cgroup_controllers = [ ]
 CONF
   mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/qemu /run/libvirt
   libvirtd -d || return 1
-  for _ in $(seq 60); do virsh -c qemu:///system version >/dev/null 2>&1 && return 0; sleep 1; done
-  return 1
+  wait_until 90 "libvirtd to answer on qemu:///system" /var/log/libvirt/libvirtd.log virsh -c qemu:///system version -q
+}
+
+# guest_sees NAME N [SECONDS]: the nested guest's last PCI line lists N devices of vendor 0x4348 (mtty).
+mtty_count_is() { [ "$(grep -a 'nested-guest: pci-devices' "/tmp/$1-console.log" 2>/dev/null | tail -1 | grep -o 0x4348 | wc -l)" = "$2" ]; }
+guest_sees() {
+  wait_until "${3:-300}" "guest $1 to report $2 mtty device(s) (vendor 0x4348) on its PCI bus" "/tmp/$1-console.log" mtty_count_is "$1" "$2"
 }
 
 # Defines a shut-off test domain: the nested busybox guest (same kernel, direct boot, ACPI for hot-plug; it
@@ -83,8 +128,8 @@ XML
 # Fails if a libvirtd is still there after 30 s: libvirt 11's daemon takes seconds to shut down, and a new one
 # started meanwhile exits at once (its pid file, /run/libvirtd.pid, is still locked).
 stop_libvirtd() {
-  pkill -x libvirtd; for _ in $(seq 60); do pgrep -x libvirtd >/dev/null || return 0; sleep 0.5; done
-  return 1
+  pkill -x libvirtd
+  wait_until 60 "libvirtd to exit" - eval '! pgrep -x libvirtd'
 }
 
 # --- Live migration between two libvirtd in one kernel (issue 10; recipe: /work/notes/migration-recipe.md) ---
@@ -139,8 +184,8 @@ HOOK
     if [ "$2" = 1 ]; then "$3" install-hook >/dev/null; fi
     exec libvirtd -d --listen -p /run/libvirt/libvirtd.pid' libvirt2 "$r" "$hook" "$VGPUCTL" || return 1
   # version answers while the drivers still initialise (a QEMU driver that then fails stops the daemon): list too
-  for _ in $(seq 60); do virsh2 version >/dev/null 2>&1 && sleep 1 && virsh2 list >/dev/null 2>&1 && return 0; sleep 1; done
-  echo "the second libvirtd did not answer on $LIBVIRT2_URI:"; tail -5 "$r/log/libvirtd.log"; return 1
+  wait_until 90 "the second libvirtd to answer on $LIBVIRT2_URI" "$r/log/libvirtd.log" \
+    eval 'virsh2 version >/dev/null && sleep 1 && virsh2 list >/dev/null'
 }
 
 stop_second_libvirtd() {
@@ -176,25 +221,18 @@ define_migratable_guest() {  # define_migratable_guest NAME [UUID] [STATE]
 
 # The guest's mtty state lines: "mtty-state: VALUE seq=N".
 state_last_seq() { grep -a -o 'mtty-state: [0-9]* seq=[0-9]*' "/tmp/$1-console.log" 2>/dev/null | tail -1 | sed 's/.*seq=//'; }
+state_past() { [ "$(state_last_seq "$1")" -ge "$2" ]; }
+printed_state_twice() { [ "$(grep -a -c "mtty-state: $2 seq=" "/tmp/$1-console.log" 2>/dev/null)" -ge 2 ] && state_last_seq "$1"; }
 wait_state() {  # wait_state NAME VALUE [TIMEOUT]: the guest has printed VALUE at least twice (prints the last seq)
-  local n=0
-  for _ in $(seq "${3:-180}"); do
-    n=$(grep -a -c "mtty-state: $2 seq=" "/tmp/$1-console.log" 2>/dev/null)
-    [ "${n:-0}" -ge 2 ] && { state_last_seq "$1"; return 0; }
-    sleep 1
-  done
-  echo "guest $1 never printed 'mtty-state: $2' twice; console:"; tail -5 "/tmp/$1-console.log" 2>/dev/null; return 1
+  wait_until "${3:-180}" "guest $1 to print 'mtty-state: $2' twice" "/tmp/$1-console.log" printed_state_twice "$1" "$2"
 }
 # After a migration: the same guest goes on (seq continues past SEQ, never restarts: one 'wrote' line) and every
 # line since SEQ reads VALUE, the byte written into the UART before the migration.
 check_state_after() {  # check_state_after NAME VALUE SEQ [TIMEOUT]
   local f=/tmp/$1-console.log last bad
-  for _ in $(seq "${4:-60}"); do
-    last=$(state_last_seq "$1")
-    [ "${last:-0}" -ge $(( $3 + 3 )) ] && break
-    sleep 1
-  done
-  [ "${last:-0}" -ge $(( $3 + 3 )) ] || { echo "the guest's state lines stopped at seq ${last:-none} (before: $3)"; tail -5 "$f"; return 1; }
+  wait_until "${4:-60}" "guest $1's state lines to go on past seq $(( $3 + 3 )) (before the migration: $3)" "$f" \
+    state_past "$1" $(( $3 + 3 )) || return 1
+  last=$(state_last_seq "$1")
   [ "$(grep -a -c 'mtty-state: wrote' "$f")" = 1 ] || { echo "the guest restarted (more than one 'wrote' line)"; return 1; }
   bad=$(grep -a -o 'mtty-state: [0-9a-z]* seq=[0-9]*' "$f" | awk -v v="$2" -v s="$3" '{split($3, a, "="); if (a[2] > s && $2 != v) print}' | head -3)
   [ -z "$bad" ] || { echo "state lost after the migration (wanted $2): $bad"; return 1; }
@@ -202,6 +240,7 @@ check_state_after() {  # check_state_after NAME VALUE SEQ [TIMEOUT]
 }
 
 finish() {
+  finished=1
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]
 }

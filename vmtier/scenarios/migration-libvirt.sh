@@ -126,14 +126,14 @@ hook_on_destination() {
 }
 check "the second libvirtd restarts with vgpuctl's hook in its own /etc/libvirt/hooks/qemu.d" hook_on_destination
 
+mdev_list_is() { local now; now=$(mdev_list); [ "$now" = "$1" ] || { echo "now: $now"; return 1; }; }
 # What a refused or failed migration must leave: mig-v running on the source with its vGPU, nothing else.
 still_on_source() {  # still_on_source VGPUS-BEFORE
   expect_eq running "$(virsh domstate mig-v 2>&1)" "source domain state" || return 1
   expect_eq "$(get mig-v-uuid)" "$(virsh dumpxml mig-v | hostdev_uuids)" "source hostdev" || return 1
   [ -e "/sys/bus/mdev/devices/$(get mig-v-uuid)" ] || { echo "the source vGPU is gone"; return 1; }
   ! virsh2 list --all --name | grep -qx mig-v || { echo "mig-v exists on the destination"; return 1; }
-  for _ in $(seq 20); do [ "$(mdev_list)" = "$1" ] && return 0; sleep 0.5; done
-  echo "vGPUs before: $1"; echo "vGPUs after:  $(mdev_list)"; return 1
+  wait_until 20 "the host's vGPUs to be as before ($1)" - mdev_list_is "$1"
 }
 
 # --- d. no room on the destination -------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ e_abort() {
   local before pid during seen=; before=$(mdev_list)
   # a slow stream (1 MiB/s, the guest has ~85 MiB to send) so that the abort lands while the destination receives
   timeout "$MIGRATE_TIMEOUT" virsh migrate --live --bandwidth 1 mig-v "$LIBVIRT2_URI" > /tmp/mig-v-abort.out 2>&1 & pid=$!
-  for _ in $(seq 120); do virsh2 list --name 2>/dev/null | grep -qx mig-v && { seen=1; break; }; sleep 0.5; done
+  wait_until 60 "mig-v to appear on the destination" /tmp/libvirt2-hooks.log eval 'virsh2 list --name | grep -qx mig-v' >/dev/null && seen=1
   during=$(mdev_list)
   [ -n "$seen" ] || { kill "$pid" 2>/dev/null; wait "$pid"; echo "the incoming domain never appeared: $(cat /tmp/mig-v-abort.out)"; return 1; }
   virsh domjobabort mig-v >/dev/null 2>&1
@@ -223,8 +223,7 @@ b_persistent() {  # --persistent: libvirt defines the domain on the destination 
 check "b: --persistent: the destination defines mig-v, its definition naming the new vGPU (override kept)" b_persistent
 b_source_removed() {
   local u; u=$(get mig-v-uuid); [ -n "$(get b_json)" ] || { echo "no migration"; return 1; }
-  for _ in $(seq 20); do [ -e "/sys/bus/mdev/devices/$u" ] || return 0; sleep 0.5; done
-  echo "$u is still in /sys/bus/mdev/devices"; return 1
+  wait_mdev_gone "$u"
 }
 check "b: the source vGPU is removed" b_source_removed
 b_state() { [ -n "$(get b_json)" ] || { echo "no migration"; return 1; }; check_state_after mig-v 166 "$(get b_seq)"; }

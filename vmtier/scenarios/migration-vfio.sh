@@ -40,8 +40,8 @@ check "probe leaves the device RUNNING and its group closed (text output)" probe
 
 held_refused() {
   local g pid out; g=$(group_of "$src")
-  sleep 300 9<>"/dev/vfio/$g" & pid=$!
-  sleep 0.5
+  hold_group "$g" || return 1
+  pid=$holder_pid
   out=$(expect_exit 5 vg migration probe "$src"); local rc=$?
   kill "$pid"; wait "$pid" 2>/dev/null
   [ $rc = 0 ] || { echo "$out"; return 1; }

@@ -15,10 +15,9 @@ metrics() { curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics"; }
 metric() { metrics | awk -v k="$1" '$1 == k { print $2 + 0 }'; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-wait_for() {  # wait_for SECONDS command...: polls every 0.2 s
+wait_for() {  # wait_for SECONDS command...
   local limit=$1; shift
-  local deadline=$(( $(date +%s) + limit ))
-  until "$@" >/dev/null 2>&1; do [ "$(date +%s)" -lt "$deadline" ] || return 1; sleep 0.2; done
+  local out; out=$(wait_until "$limit" "$*" "$LOG" "$@") || { printf '%s\n' "$out"; return 1; }
 }
 both_exist() { [ -e "/sys/bus/mdev/devices/$A" ] && [ -e "/sys/bus/mdev/devices/$B" ]; }
 
@@ -35,7 +34,7 @@ A=$(vg define --type mtty-2 --parent mtty) && B=$(vg define --type mtty-2 --pare
 rm -f /tmp/vgpud.pid /tmp/vgpud.rc
 ( "$VGPUD" --listen "127.0.0.1:$PORT" --reconcile-interval 3600 --metrics-interval 2 2>"$LOG" &
   echo $! > /tmp/vgpud.pid; rc=0; wait $! || rc=$?; echo $rc > /tmp/vgpud.rc ) &
-until [ -s /tmp/vgpud.pid ]; do sleep 0.1; done
+wait_until 10 "vgpud's wrapper to record its pid" - test -s /tmp/vgpud.pid
 PID=$(cat /tmp/vgpud.pid)
 
 started_at_start() {
