@@ -18,6 +18,8 @@ scratch=${PACKAGE_SCRATCH:-$repo/.build-deb}
 debian=$repo/packaging/debian
 log() { echo "package: $*"; }
 die() { echo "package: error: $*" >&2; exit 1; }
+# A command that fails under set -e names itself, so that no build ends without saying why.
+trap 'echo "package: error: line $LINENO: \"$BASH_COMMAND\" failed" >&2' ERR
 
 # The version: the constant in Sources/VGPUApp/Version/Version.swift (scripts/version.sh reads it); the binary
 # must print the same string (checked below).

@@ -98,8 +98,9 @@ guest_sees() {
   wait_until "${3:-300}" "guest $1 to report $2 mtty device(s) (vendor 0x4348) on its PCI bus" "/tmp/$1-console.log" mtty_count_is "$1" "$2"
 }
 
-# Defines a shut-off test domain: the nested busybox guest (same kernel, direct boot, ACPI for hot-plug; it
-# reports its PCI devices on its serial console, /tmp/NAME-console.log). EXTRA goes inside <domain>.
+# Defines a shut-off test domain: the nested guest vmtier/guest/pciscan (a bare multiboot program, direct boot;
+# ACPI for hot-plug, which it answers; it reports its PCI devices on its serial console, /tmp/NAME-console.log).
+# EXTRA goes inside <domain>.
 define_guest() {  # define_guest NAME [EXTRA]
   guest_xml "$1" "${2:-}" > "/tmp/$1.xml"
   virsh -c qemu:///system define "/tmp/$1.xml" >/dev/null
@@ -108,10 +109,10 @@ guest_xml() {  # guest_xml NAME EXTRA [DEVICES] [CMDLINE-EXTRA] [DOMAIN-ATTRIBUT
   cat <<XML
 <domain type='qemu'${5:+ $5}>
   <name>$1</name>
-  <memory unit='MiB'>256</memory>
+  <memory unit='MiB'>32</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>${VMTIER_OUT:?}/vmlinuz</kernel><initrd>$VMTIER_OUT/guest-initrd.cpio.gz</initrd>
+    <kernel>${VMTIER_OUT:?}/pciscan.elf</kernel>
     <cmdline>console=ttyS0 quiet${4:+ $4}</cmdline></os>
   <features><acpi/></features>
   $2
@@ -199,7 +200,7 @@ stop_second_libvirtd() {
 
 # A shut-off domain that can migrate: the qemu XML namespace; its console file opened in append mode (the
 # destination QEMU opens it while the source still writes it); the guest keeps STATE in its mtty UART (see
-# vmtier/guest/nested-init). With UUID, an mtty hostdev (alias ua-vgpu0) and the override QEMU needs to migrate it:
+# vmtier/guest/pciscan). With UUID, an mtty hostdev (alias ua-vgpu0) and the override QEMU needs to migrate it:
 # mtty has no device dirty tracking and the legacy type1 container no IOMMU dirty tracking, so with the default
 # enable-migration=auto QEMU 10 blocks the migration ("VFIO device doesn't support device and IOMMU dirty
 # tracking"); enable-migration=on turns that into a warning and QEMU uses the container's dirty page log.

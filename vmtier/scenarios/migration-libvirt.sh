@@ -1,7 +1,7 @@
 #!/bin/bash
 # Issue 10 through libvirt: a real live migration of a running domain with an mtty vGPU between two libvirtd in
 # the VM's one kernel (the destination in its own mount namespace on TCP 16510: lib.sh start_second_libvirtd).
-# The nested guest keeps a byte in its mtty UART's scratch register and prints it every second (guest/nested-init,
+# The nested guest keeps a byte in its mtty UART's scratch register and prints it every second (guest/pciscan,
 # mtty_state=VALUE), so each check proves the device state moved with the guest. In one kernel the destination
 # vGPU cannot have the source's UUID: every migration here rewrites it.
 #   a. baseline, no vgpuctl involved: virsh migrate --live --xml (UUID rewritten by hand to a pre-created vGPU)
