@@ -72,6 +72,19 @@ public final class HostSession {
         try DeviceHolders(paths: host.paths, os: host.os).refuseIfHeld(vgpu)
     }
 
+    /// Refuses a plan that would remove (or release) a vGPU a process holds, naming the holder: one scan of /proc.
+    func refuseHeldRemovals(_ plan: Plan, in inventory: Inventory) throws {
+        let removed = plan.steps.compactMap { step -> DeviceUUID? in
+            switch step {
+            case let .removeMdev(uuid, _, _), let .releaseVF(_, _, uuid): return uuid
+            default: return nil
+            }
+        }
+        guard !removed.isEmpty else { return }
+        let held = DeviceHolders(paths: host.paths, os: host.os).held(in: inventory)
+        for uuid in removed { if let holders = held[uuid], !holders.isEmpty { throw DeviceHolder.busy(uuid, holders, doing: "removed; nothing was changed") } }
+    }
+
     public func execute(_ plan: Plan) throws {
         try Executor(runner: runner, journal: journal, command: command).execute(plan)
     }

@@ -48,10 +48,20 @@ public struct SysfsWriter: Sendable {
         return Paths.basename(target) == type && Paths.basename(Paths.dirname(Paths.dirname(target))) == parent
     }
 
-    /// Removes an mdev. Removing one that is already gone succeeds: recovery may repeat this step.
+    /// Refuses (exit 5, nothing written) when a process holds the device at `directory` open: the last-moment
+    /// check before a write the kernel would block until the holder lets go, whatever a planner decided from
+    /// older or partial knowledge (libvirt's status files know only their own daemon's domains).
+    func refuseIfHeld(_ uuid: DeviceUUID, deviceAt directory: String, doing what: String) throws {
+        let holders = DeviceHolders(paths: paths, os: os).holders(ofDeviceAt: directory)
+        guard holders.isEmpty else { throw DeviceHolder.busy(uuid, holders, doing: what) }
+    }
+
+    /// Removes an mdev. Removing one that is already gone succeeds: recovery may repeat this step. Refused,
+    /// with nothing written, while a process holds it.
     public func removeMdev(_ uuid: DeviceUUID) throws {
         let path = Paths.join(devicePath(uuid), "remove")
         guard os.exists(devicePath(uuid)) else { return }
+        try refuseIfHeld(uuid, deviceAt: devicePath(uuid), doing: "removed")
         do { try os.write(path, "1") } catch where error.errno == ENOENT || error.errno == ENODEV {
         } catch {
             throw Self.hostError(error, doing: "remove vGPU \(uuid)")
@@ -63,6 +73,9 @@ public struct SysfsWriter: Sendable {
             throw VGPUError(.invalidInput, "type \(type) is not an NVIDIA vGPU type", fix: "use a type listed for VF \(address)")
         }
         let path = Paths.join(paths.pciDevices, "\(address)/nvidia/current_vgpu_type")
+        if (try? os.read(path)).flatMap({ Int($0.trimmingTrailingWhitespace) }) != number {
+            try refuseIfHeld(uuid, deviceAt: Paths.join(paths.pciDevices, address), doing: "reassigned")
+        }
         do {
             try records.record(uuid, forVF: address)
             // Already this type (recovery repeating the step): writing again would be refused as busy.
@@ -76,6 +89,7 @@ public struct SysfsWriter: Sendable {
 
     public func releaseVF(_ address: String, uuid: DeviceUUID) throws {
         let path = Paths.join(paths.pciDevices, "\(address)/nvidia/current_vgpu_type")
+        try refuseIfHeld(uuid, deviceAt: Paths.join(paths.pciDevices, address), doing: "released")
         do {
             try os.write(path, "0")
             try records.forget(vf: address)

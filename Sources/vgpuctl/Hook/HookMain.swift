@@ -22,6 +22,11 @@ enum HookMain {
             let outcome = try LibvirtHook.run(operation, domainXML: String(decoding: input, as: UTF8.self), host: host, wait: wait,
                                               started: started)
             for line in outcome.actions { log(LOG_INFO, line) }
+            // libvirt ignores what release prints, but the log keeps it and a person running the hook sees it.
+            for line in outcome.warnings {
+                Console.error("vgpuctl: warning: \(line)\n")
+                log(LOG_WARNING, line)
+            }
             // At 'migrate begin' libvirt takes the hook's standard output as the domain XML (empty: unchanged).
             if let xml = outcome.xml { Console.out(xml) }
             exit(0)
