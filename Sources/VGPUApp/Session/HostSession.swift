@@ -17,13 +17,19 @@ public final class HostSession {
     private var connection: SessionReads?
     private var loadedTemplates: HostdevXML?
     private(set) lazy var runner = HostStepRunner(
-        sysfs: SysfsWriter(paths: host.paths, os: host.os), definitions: host.definitionStore,
+        sysfs: SysfsWriter(paths: host.paths, os: host.os, writeBound: writeBound), definitions: host.definitionStore,
         detachTimeout: libvirtSettings.detachTimeout, templates: { [unowned self] in try self.templates() },
         hypervisor: { [unowned self] in try self.libvirt() })
 
     /// `recover` false: leave interrupted operations to the next command (the libvirt hook, which must not
     /// reach libvirt, cannot finish a libvirt step).
-    public init(host: HostContext, wait: Double, libvirt: LibvirtSettings = LibvirtSettings(), command: String, recover: Bool = true) throws {
+    /// Bound on sysfs writes that can block without end (the hook's: it must never block libvirtd); nil: none.
+    public let writeBound: Double?
+
+    /// `writeBound`: see SysfsWriter.writeBound.
+    public init(host: HostContext, wait: Double, libvirt: LibvirtSettings = LibvirtSettings(), command: String, recover: Bool = true,
+                writeBound: Double? = nil) throws {
+        self.writeBound = writeBound
         self.host = host
         self.libvirtSettings = libvirt
         self.command = command

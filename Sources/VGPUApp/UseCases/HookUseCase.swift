@@ -61,11 +61,14 @@ public enum LibvirtHook {
     /// message libvirt shows the user) when the domain must not start or migrate in.
     /// `started`: when the hook process started (monotonicNow()), for the latency vgpud reports; the
     /// count is updated while the host lock is held, so concurrent hooks do not lose each other's runs.
-    public static func run(_ operation: Operation, domainXML: String, host: HostContext, wait: Double, started: Double) throws -> Outcome {
+    /// `writeBound`: seconds a write to a vGPU's `remove` may take before the hook gives it up (fails closed:
+    /// prepare refuses the start; release logs a warning), so a kernel that blocks it never blocks libvirtd.
+    public static func run(_ operation: Operation, domainXML: String, host: HostContext, wait: Double, started: Double,
+                           writeBound: Double = 10) throws -> Outcome {
         let domain = try DomainDocument(xml: domainXML, what: "the domain XML libvirt passed to the hook")
         let name = domain.name ?? "?"
         let session = try HostSession(host: host, wait: wait, libvirt: LibvirtSettings(reachable: false),
-                                      command: "vgpuctl-hook \(operation.label) \(name)", recover: false)
+                                      command: "vgpuctl-hook \(operation.label) \(name)", recover: false, writeBound: writeBound)
         defer { withExtendedLifetime(session) { HookStatistics(host: host).record(milliseconds: (monotonicNow() - started) * 1000) } }
         let inventory = try host.inventory()
         // In use: what this libvirtd's status files say runs, and what the kernel says any process holds (a

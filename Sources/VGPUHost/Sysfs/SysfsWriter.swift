@@ -9,9 +9,14 @@ public struct SysfsWriter: Sendable {
     public let os: SystemCalls
     let records: VFRecords
 
-    public init(paths: HostPaths, os: SystemCalls = LiveSystemCalls()) {
+    /// Seconds a write that can block without end (`remove`, a VF's release) may take before it is given up
+    /// (the libvirt hook's; nil: no bound, a CLI command that the user can interrupt). See BoundedWrite.swift.
+    public let writeBound: Double?
+
+    public init(paths: HostPaths, os: SystemCalls = LiveSystemCalls(), writeBound: Double? = nil) {
         self.paths = paths
         self.os = os
+        self.writeBound = writeBound
         self.records = VFRecords(paths: paths, os: os)
     }
 
@@ -62,7 +67,7 @@ public struct SysfsWriter: Sendable {
         let path = Paths.join(devicePath(uuid), "remove")
         guard os.exists(devicePath(uuid)) else { return }
         try refuseIfHeld(uuid, deviceAt: devicePath(uuid), doing: "removed")
-        do { try os.write(path, "1") } catch where error.errno == ENOENT || error.errno == ENODEV {
+        do { try blockingWrite(path, "1") } catch where error.errno == ENOENT || error.errno == ENODEV {
         } catch {
             throw Self.hostError(error, doing: "remove vGPU \(uuid)")
         }
@@ -91,11 +96,15 @@ public struct SysfsWriter: Sendable {
         let path = Paths.join(paths.pciDevices, "\(address)/nvidia/current_vgpu_type")
         try refuseIfHeld(uuid, deviceAt: Paths.join(paths.pciDevices, address), doing: "released")
         do {
-            try os.write(path, "0")
+            try blockingWrite(path, "0")
             try records.forget(vf: address)
         } catch {
             throw Self.hostError(error, doing: "release VF \(address)")
         }
+    }
+
+    func blockingWrite(_ path: String, _ contents: String) throws(OSError) {
+        if let writeBound { try os.write(path, contents, bound: writeBound) } else { try os.write(path, contents) }
     }
 
     static func hostError(_ error: OSError, doing what: String) -> VGPUError {
@@ -104,6 +113,7 @@ public struct SysfsWriter: Sendable {
         case EACCES, EPERM, EROFS: fix = "run as root on a host with sysfs mounted read-write"
         case ENOENT: fix = "the device disappeared or the vendor driver is not loaded; check 'vgpuctl types'"
         case EBUSY: fix = "the device is in use; stop the domain that uses it"
+        case ETIMEDOUT: fix = "the kernel did not finish the write in time, so it was left (it may still finish): a process probably holds the device; see which with 'vgpuctl list' and ls -l /proc/*/fd, stop it, then run 'vgpuctl reconcile'"
         default: fix = "check the kernel log (dmesg) for the vendor driver's reason"
         }
         return VGPUError(.host, "could not \(what): \(error)", fix: fix)
