@@ -59,6 +59,10 @@ func exitWithError(_ error: Error) -> Never {
     VGPUCtl.exit(withError: error)
 }
 
+// A bounded write's child (VGPUHost/OS/BoundedWrite.swift): one sysfs write, nothing else, before anything else.
+if CommandLine.arguments.count == 4, CommandLine.arguments[1] == BoundedWrite.subcommand {
+    exit(BoundedWrite.child(path: CommandLine.arguments[2], contents: CommandLine.arguments[3]))
+}
 // Started through the link in /etc/libvirt/hooks/qemu.d: the hook, without the argument parser.
 if let first = CommandLine.arguments.first, Paths.basename(first) == HookMain.name {
     HookMain.run(Array(CommandLine.arguments.dropFirst()))

@@ -104,7 +104,7 @@ import VGPUHost
         }
         try files.createDirectory(atPath: "\(host.root)/proc/sys", withIntermediateDirectories: true)
         let holders = DeviceHolders(paths: host.paths, os: LiveSystemCalls())
-        #expect(holders.holders(ofGroup: 17) == [.init(pid: 4242, command: "qemu-system-x86")])
+        #expect(holders.holders(ofGroup: 17) == [.init(pid: 4242, command: "qemu-system-x86", file: "/dev/vfio/17")])
         #expect(holders.holders(ofGroup: 18) == [])
         let vgpu = VGPU(uuid: uuid("0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50"), parent: "mtty", type: "mtty-1", layout: .mdev, iommuGroup: 17)
         let error = #expect(throws: VGPUError.self) { try holders.refuseIfHeld(vgpu) }

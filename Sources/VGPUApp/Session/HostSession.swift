@@ -17,13 +17,19 @@ public final class HostSession {
     private var connection: SessionReads?
     private var loadedTemplates: HostdevXML?
     private(set) lazy var runner = HostStepRunner(
-        sysfs: SysfsWriter(paths: host.paths, os: host.os), definitions: host.definitionStore,
+        sysfs: SysfsWriter(paths: host.paths, os: host.os, writeBound: writeBound), definitions: host.definitionStore,
         detachTimeout: libvirtSettings.detachTimeout, templates: { [unowned self] in try self.templates() },
         hypervisor: { [unowned self] in try self.libvirt() })
 
     /// `recover` false: leave interrupted operations to the next command (the libvirt hook, which must not
     /// reach libvirt, cannot finish a libvirt step).
-    public init(host: HostContext, wait: Double, libvirt: LibvirtSettings = LibvirtSettings(), command: String, recover: Bool = true) throws {
+    /// Bound on sysfs writes that can block without end (the hook's: it must never block libvirtd); nil: none.
+    public let writeBound: Double?
+
+    /// `writeBound`: see SysfsWriter.writeBound.
+    public init(host: HostContext, wait: Double, libvirt: LibvirtSettings = LibvirtSettings(), command: String, recover: Bool = true,
+                writeBound: Double? = nil) throws {
+        self.writeBound = writeBound
         self.host = host
         self.libvirtSettings = libvirt
         self.command = command
@@ -70,6 +76,19 @@ public final class HostSession {
     func refuseIfHeld(_ uuid: DeviceUUID, in inventory: Inventory) throws {
         guard let vgpu = inventory.vgpu(uuid) else { return }
         try DeviceHolders(paths: host.paths, os: host.os).refuseIfHeld(vgpu)
+    }
+
+    /// Refuses a plan that would remove (or release) a vGPU a process holds, naming the holder: one scan of /proc.
+    func refuseHeldRemovals(_ plan: Plan, in inventory: Inventory) throws {
+        let removed = plan.steps.compactMap { step -> DeviceUUID? in
+            switch step {
+            case let .removeMdev(uuid, _, _), let .releaseVF(_, _, uuid): return uuid
+            default: return nil
+            }
+        }
+        guard !removed.isEmpty else { return }
+        let held = DeviceHolders(paths: host.paths, os: host.os).held(in: inventory)
+        for uuid in removed { if let holders = held[uuid], !holders.isEmpty { throw DeviceHolder.busy(uuid, holders, doing: "removed; nothing was changed") } }
     }
 
     public func execute(_ plan: Plan) throws {

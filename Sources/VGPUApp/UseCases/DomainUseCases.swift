@@ -66,6 +66,10 @@ extension HostSession {
         let (plan, kept) = try DomainPlanner.destroy(domain: domain.name, isActive: domain.isActive, inventory: inventory, requests: requests) {
             try templates.hostdev(for: $0)
         }
+        // A shut-off domain has no QEMU, so a process holding one of its vGPUs is foreign: refuse before any
+        // step (the writer would refuse the removal too, after the detaches, which would then be undone). A
+        // running domain's own QEMU holds its vGPUs until the live detach; the writer checks those.
+        if !domain.isActive { try refuseHeldRemovals(plan, in: inventory) }
         if !plan.steps.isEmpty { try execute(plan) }
         let removed = inventory.vgpus.filter { $0.domains.contains(domain.name) && !kept.contains($0) }
         return DestroyOutcome(removed: removed, kept: kept)

@@ -37,6 +37,8 @@ public enum LibvirtHook {
     public struct Outcome: Equatable, Sendable {
         public var actions: [String]
         public var xml: String?
+        /// What the hook chose not to do, and why (a held vGPU `release` kept): logged and printed on stderr.
+        public var warnings: [String] = []
     }
 
     /// Whether stdin can name a vGPU at all: without the bytes `hostdev` or vgpuctl's namespace no element the
@@ -59,27 +61,31 @@ public enum LibvirtHook {
     /// message libvirt shows the user) when the domain must not start or migrate in.
     /// `started`: when the hook process started (monotonicNow()), for the latency vgpud reports; the
     /// count is updated while the host lock is held, so concurrent hooks do not lose each other's runs.
-    public static func run(_ operation: Operation, domainXML: String, host: HostContext, wait: Double, started: Double) throws -> Outcome {
+    /// `writeBound`: seconds a write to a vGPU's `remove` may take before the hook gives it up (fails closed:
+    /// prepare refuses the start; release logs a warning), so a kernel that blocks it never blocks libvirtd.
+    public static func run(_ operation: Operation, domainXML: String, host: HostContext, wait: Double, started: Double,
+                           writeBound: Double = 10) throws -> Outcome {
         let domain = try DomainDocument(xml: domainXML, what: "the domain XML libvirt passed to the hook")
         let name = domain.name ?? "?"
         let session = try HostSession(host: host, wait: wait, libvirt: LibvirtSettings(reachable: false),
-                                      command: "vgpuctl-hook \(operation.label) \(name)", recover: false)
+                                      command: "vgpuctl-hook \(operation.label) \(name)", recover: false, writeBound: writeBound)
         defer { withExtendedLifetime(session) { HookStatistics(host: host).record(milliseconds: (monotonicNow() - started) * 1000) } }
         let inventory = try host.inventory()
+        // In use: what this libvirtd's status files say runs, and what the kernel says any process holds (a
+        // QEMU of another libvirtd or started by hand is only in the latter), read once for the whole run.
         let running = LibvirtStatusFiles(paths: host.paths, os: host.os).running().usage
+        let held = DeviceHolders(paths: host.paths, os: host.os).held(in: inventory)
         let incoming = IncomingRecord(host: host, domain: name)
         var xml: String?
+        var warnings: [String] = []
         let plan: Plan
         switch operation {
         case .prepare:
-            plan = try HookPlanner.prepare(domain, inventory: inventory, running: running, config: host.placementConfig())
+            plan = try HookPlanner.prepare(domain, inventory: inventory, running: running, held: held, config: host.placementConfig())
         case .migrate:
-            let holders = DeviceHolders(paths: host.paths, os: host.os)
-            let held = domain.mdevUUIDs.filter { uuid in
-                running[.mdev(uuid)] != nil || inventory.vgpu(uuid)?.iommuGroup.map { !holders.holders(ofGroup: $0).isEmpty } == true
-            }
-            let decided = try MigrationPlanner.incoming(domain, inventory: inventory, inUse: Set(held), config: host.placementConfig(),
-                                                        freshUUID: LibUUID.random)
+            let inUse = domain.mdevUUIDs.filter { running[.mdev($0)] != nil }
+            let decided = try MigrationPlanner.incoming(domain, inventory: inventory, inUse: Set(inUse), held: held,
+                                                        config: host.placementConfig(), freshUUID: LibUUID.random)
             plan = decided.plan
             if !decided.renames.isEmpty {
                 xml = try DomainEdits.renamingVGPUs(in: domainXML, decided.renames, what: "the incoming XML of domain \(name)")
@@ -87,11 +93,14 @@ public enum LibvirtHook {
             // Recorded before anything is created: a crash in between leaves a record of nothing that exists.
             try incoming.write(decided.devices.filter(\.created).map(\.destinationUUID))
         case .release(let reason):
-            plan = HookPlanner.release(domain, inventory: inventory, running: running, reason: reason, incoming: incoming.read())
+            let decision = HookPlanner.releaseDecision(domain, inventory: inventory, running: running, held: held, reason: reason,
+                                                       incoming: incoming.read())
+            plan = decision.plan
+            warnings = decision.warnings
         }
         if !plan.steps.isEmpty { try session.execute(plan) }
         if case .release = operation { try incoming.remove() }
-        return Outcome(actions: plan.steps.map { "domain \(name): \($0.summary)" }, xml: xml)
+        return Outcome(actions: plan.steps.map { "domain \(name): \($0.summary)" }, xml: xml, warnings: warnings)
     }
 }
 

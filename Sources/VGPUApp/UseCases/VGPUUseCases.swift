@@ -18,8 +18,9 @@ extension HostSession {
     /// Removes a vGPU and its definition; refused while a process holds it.
     public func remove(_ uuid: DeviceUUID) throws {
         let inventory = try inventory(domains: false)
-        let plan = try DefinitionPlanner.remove(uuid, inventory: inventory)
+        // The kernel's answer first: a held vGPU is refused naming its holder, whatever else applies.
         try refuseIfHeld(uuid, in: inventory)
+        let plan = try DefinitionPlanner.remove(uuid, inventory: inventory)
         try execute(plan)
     }
 

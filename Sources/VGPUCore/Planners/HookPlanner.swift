@@ -5,8 +5,11 @@ public enum HookPlanner {
     /// `prepare begin`: every mdev the domain references must exist before QEMU starts. A running one is kept
     /// (unless another running domain uses it: a clone); a defined one is started; one the domain's vgpuctl
     /// metadata describes is placed and created; anything else refuses the start, naming the UUID and the fix.
+    /// `held`: which vGPUs a process holds open (the kernel's /proc): this domain's QEMU has not started yet at
+    /// prepare, so any holder is foreign (a QEMU of another libvirtd, or started by hand) and the start is
+    /// refused, naming it, instead of letting QEMU fail on a device it cannot open.
     public static func prepare(_ domain: DomainDocument, inventory: Inventory, running: [HostdevSource: Set<String>],
-                               config: PlacementConfig) throws -> Plan {
+                               held: HeldDevices = [:], config: PlacementConfig) throws -> Plan {
         let name = domain.name ?? "?"
         let requests = VGPUMetadata.requests(in: domain).requests
         var host = inventory
@@ -17,6 +20,11 @@ public enum HookPlanner {
                 guard others.isEmpty else {
                     throw VGPUError(.busy, "domain \(name) names vGPU \(uuid), which running domain \(others.joined(separator: ", ")) uses (a cloned domain?)",
                                     fix: "give \(name) its own vGPU: 'vgpuctl detach \(uuid) --vm \(name)', then 'vgpuctl create --type \(vgpu.type) --vm \(name)'")
+                }
+                if let holders = held[uuid], !holders.isEmpty {
+                    let named = holders.map(\.description).joined(separator: "; ")
+                    throw VGPUError(.busy, "domain \(name) names vGPU \(uuid), which another process holds: \(named) (a QEMU of another libvirtd, or one started by hand?)",
+                                    fix: "stop process \(holders.map { String($0.pid) }.joined(separator: ", ")) (for a QEMU, shut its domain down), then start \(name) again; or give \(name) its own vGPU ('vgpuctl detach \(uuid) --vm \(name)', then 'vgpuctl create --type \(vgpu.type) --vm \(name)')")
                 }
                 continue
             }
@@ -59,9 +67,26 @@ public enum HookPlanner {
     /// them should it start here again). `incoming`: what the hook created at `migrate begin` for this domain,
     /// removed (definitions too) when the incoming migration failed, and otherwise kept.
     public static func release(_ domain: DomainDocument, inventory: Inventory, running: [HostdevSource: Set<String>],
-                               reason: ReleaseReason = .other, incoming: [DeviceUUID] = []) -> Plan {
+                               held: HeldDevices = [:], reason: ReleaseReason = .other, incoming: [DeviceUUID] = []) -> Plan {
+        releaseDecision(domain, inventory: inventory, running: running, held: held, reason: reason, incoming: incoming).plan
+    }
+
+    /// `release` with the warnings for the vGPUs it kept because a process holds them (`held`, the kernel's
+    /// /proc): the domain released has no QEMU any more, so the holder is another process, and writing the
+    /// vGPU's `remove` would block (the kernel waits for the holder) with libvirtd waiting for the hook. A
+    /// held vGPU is never removed; the warning names it, the holder and what to do.
+    public static func releaseDecision(_ domain: DomainDocument, inventory: Inventory, running: [HostdevSource: Set<String>],
+                                       held: HeldDevices = [:], reason: ReleaseReason = .other,
+                                       incoming: [DeviceUUID] = []) -> (plan: Plan, warnings: [String]) {
         let name = domain.name ?? "?"
-        let unused = { (uuid: DeviceUUID) in (running[.mdev(uuid)] ?? []).subtracting([name]).isEmpty }
+        var warnings: [String] = []
+        let unused = { (uuid: DeviceUUID) -> Bool in
+            guard (running[.mdev(uuid)] ?? []).subtracting([name]).isEmpty else { return false }
+            guard let holders = held[uuid], !holders.isEmpty else { return true }
+            warnings.append("domain \(name): kept vGPU \(uuid), which another process holds: \(holders.map(\.description).joined(separator: "; ")); "
+                            + "remove it once that process has let go ('vgpuctl remove \(uuid)', or 'vgpuctl reconcile --prune')")
+            return false
+        }
         var steps: [Step] = [], removed = Set<DeviceUUID>()
         if reason == .failed {
             for uuid in incoming {
@@ -76,6 +101,7 @@ public enum HookPlanner {
             guard let vgpu = inventory.vgpu(request.uuid), inventory.definition(request.uuid) == nil, unused(request.uuid) else { continue }
             steps.append(LifecyclePlanner.removeStep(vgpu))
         }
-        return Plan(operation: "hook release \(name)", steps: steps, recovery: .rollForward)
+        var seen = Set<String>()
+        return (Plan(operation: "hook release \(name)", steps: steps, recovery: .rollForward), warnings.filter { seen.insert($0).inserted })
     }
 }

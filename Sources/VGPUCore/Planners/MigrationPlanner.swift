@@ -92,10 +92,13 @@ public enum MigrationPlanner {
     /// is used as it is when a vGPU with that UUID exists here, is free (`inUse` lacks it) and has the type;
     /// is created under its UUID when none exists; and is created under a new UUID (a rename in the XML)
     /// when the UUID is taken here, by a running domain or a process, or by a vGPU of another type. The type,
-    /// placement hints and definition come from vgpuctl's metadata in the incoming XML.
-    public static func incoming(_ domain: DomainDocument, inventory: Inventory, inUse: Set<DeviceUUID>, config: PlacementConfig,
-                                freshUUID: () -> DeviceUUID) throws -> Incoming {
+    /// placement hints and definition come from vgpuctl's metadata in the incoming XML. `inUse`: what this
+    /// host's libvirt status files say runs; `held`: what the kernel says any process holds (on one kernel with
+    /// two libvirtd, the source QEMU itself). Either makes the UUID taken, whatever the vGPU's lifetime.
+    public static func incoming(_ domain: DomainDocument, inventory: Inventory, inUse running: Set<DeviceUUID>, held: HeldDevices = [:],
+                                config: PlacementConfig, freshUUID: () -> DeviceUUID) throws -> Incoming {
         let name = domain.name ?? "?"
+        let inUse = running.union(held.filter { !$0.value.isEmpty }.keys)
         let requests = VGPUMetadata.requests(in: domain).requests
         var host = inventory
         var steps: [Step] = [], devices: [MigratingVGPU] = [], renames: [DeviceUUID: DeviceUUID] = [:]

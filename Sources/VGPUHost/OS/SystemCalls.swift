@@ -47,6 +47,9 @@ public protocol SystemCalls: Sendable {
     func exists(_ path: String) -> Bool
     /// Writes to an existing file without creating it: sysfs attributes (`create`, `remove`).
     func write(_ path: String, _ contents: String) throws(OSError)
+    /// `write`, given up after `bound` seconds (ETIMEDOUT) for a write the kernel may block without end (see
+    /// BoundedWrite.swift). Fakes and fixture kernels write as `write` does.
+    func write(_ path: String, _ contents: String, bound: Double) throws(OSError)
     /// Creates `path` exclusively (O_EXCL), writes `contents` and fsyncs it: the first half of an atomic replace.
     func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError)
     /// Creates one directory with `mode` (less the umask).
@@ -108,6 +111,7 @@ public struct ProcessResult: Equatable, Sendable {
 /// Adapters that only stand in for files (fixture kernels, fakes) have no devices, links or processes: every
 /// such call fails with ENOSYS unless they implement it.
 extension SystemCalls {
+    public func write(_ path: String, _ contents: String, bound: Double) throws(OSError) { try write(path, contents) }
     public func symlink(_ target: String, at path: String) throws(OSError) { throw OSError(.symlink, path, errno: ENOSYS) }
     public func run(_ executable: String, arguments: [String], stdin: String, timeout: Double) throws(OSError) -> ProcessResult {
         throw OSError(.spawn, executable, errno: ENOSYS)

@@ -9,9 +9,14 @@ public struct SysfsWriter: Sendable {
     public let os: SystemCalls
     let records: VFRecords
 
-    public init(paths: HostPaths, os: SystemCalls = LiveSystemCalls()) {
+    /// Seconds a write that can block without end (`remove`, a VF's release) may take before it is given up
+    /// (the libvirt hook's; nil: no bound, a CLI command that the user can interrupt). See BoundedWrite.swift.
+    public let writeBound: Double?
+
+    public init(paths: HostPaths, os: SystemCalls = LiveSystemCalls(), writeBound: Double? = nil) {
         self.paths = paths
         self.os = os
+        self.writeBound = writeBound
         self.records = VFRecords(paths: paths, os: os)
     }
 
@@ -48,11 +53,21 @@ public struct SysfsWriter: Sendable {
         return Paths.basename(target) == type && Paths.basename(Paths.dirname(Paths.dirname(target))) == parent
     }
 
-    /// Removes an mdev. Removing one that is already gone succeeds: recovery may repeat this step.
+    /// Refuses (exit 5, nothing written) when a process holds the device at `directory` open: the last-moment
+    /// check before a write the kernel would block until the holder lets go, whatever a planner decided from
+    /// older or partial knowledge (libvirt's status files know only their own daemon's domains).
+    func refuseIfHeld(_ uuid: DeviceUUID, deviceAt directory: String, doing what: String) throws {
+        let holders = DeviceHolders(paths: paths, os: os).holders(ofDeviceAt: directory)
+        guard holders.isEmpty else { throw DeviceHolder.busy(uuid, holders, doing: what) }
+    }
+
+    /// Removes an mdev. Removing one that is already gone succeeds: recovery may repeat this step. Refused,
+    /// with nothing written, while a process holds it.
     public func removeMdev(_ uuid: DeviceUUID) throws {
         let path = Paths.join(devicePath(uuid), "remove")
         guard os.exists(devicePath(uuid)) else { return }
-        do { try os.write(path, "1") } catch where error.errno == ENOENT || error.errno == ENODEV {
+        try refuseIfHeld(uuid, deviceAt: devicePath(uuid), doing: "removed")
+        do { try blockingWrite(path, "1") } catch where error.errno == ENOENT || error.errno == ENODEV {
         } catch {
             throw Self.hostError(error, doing: "remove vGPU \(uuid)")
         }
@@ -63,6 +78,9 @@ public struct SysfsWriter: Sendable {
             throw VGPUError(.invalidInput, "type \(type) is not an NVIDIA vGPU type", fix: "use a type listed for VF \(address)")
         }
         let path = Paths.join(paths.pciDevices, "\(address)/nvidia/current_vgpu_type")
+        if (try? os.read(path)).flatMap({ Int($0.trimmingTrailingWhitespace) }) != number {
+            try refuseIfHeld(uuid, deviceAt: Paths.join(paths.pciDevices, address), doing: "reassigned")
+        }
         do {
             try records.record(uuid, forVF: address)
             // Already this type (recovery repeating the step): writing again would be refused as busy.
@@ -76,12 +94,17 @@ public struct SysfsWriter: Sendable {
 
     public func releaseVF(_ address: String, uuid: DeviceUUID) throws {
         let path = Paths.join(paths.pciDevices, "\(address)/nvidia/current_vgpu_type")
+        try refuseIfHeld(uuid, deviceAt: Paths.join(paths.pciDevices, address), doing: "released")
         do {
-            try os.write(path, "0")
+            try blockingWrite(path, "0")
             try records.forget(vf: address)
         } catch {
             throw Self.hostError(error, doing: "release VF \(address)")
         }
+    }
+
+    func blockingWrite(_ path: String, _ contents: String) throws(OSError) {
+        if let writeBound { try os.write(path, contents, bound: writeBound) } else { try os.write(path, contents) }
     }
 
     static func hostError(_ error: OSError, doing what: String) -> VGPUError {
@@ -90,6 +113,7 @@ public struct SysfsWriter: Sendable {
         case EACCES, EPERM, EROFS: fix = "run as root on a host with sysfs mounted read-write"
         case ENOENT: fix = "the device disappeared or the vendor driver is not loaded; check 'vgpuctl types'"
         case EBUSY: fix = "the device is in use; stop the domain that uses it"
+        case ETIMEDOUT: fix = "the kernel did not finish the write in time, so it was left (it may still finish): a process probably holds the device; see which with 'vgpuctl list' and ls -l /proc/*/fd, stop it, then run 'vgpuctl reconcile'"
         default: fix = "check the kernel log (dmesg) for the vendor driver's reason"
         }
         return VGPUError(.host, "could not \(what): \(error)", fix: fix)

@@ -18,10 +18,16 @@ enum HookMain {
         guard let operation = LibvirtHook.Operation(arguments: arguments), LibvirtHook.mayConcernVGPUs(input) else { exit(0) }
         let host = HostContext.resolve()
         let wait = ProcessEnvironment.value("VGPUCTL_HOOK_WAIT").flatMap(Double.init) ?? 10
+        let writeBound = ProcessEnvironment.value("VGPUCTL_HOOK_WRITE_TIMEOUT").flatMap(Double.init) ?? 10
         do {
             let outcome = try LibvirtHook.run(operation, domainXML: String(decoding: input, as: UTF8.self), host: host, wait: wait,
-                                              started: started)
+                                              started: started, writeBound: writeBound)
             for line in outcome.actions { log(LOG_INFO, line) }
+            // libvirt ignores what release prints, but the log keeps it and a person running the hook sees it.
+            for line in outcome.warnings {
+                Console.error("vgpuctl: warning: \(line)\n")
+                log(LOG_WARNING, line)
+            }
             // At 'migrate begin' libvirt takes the hook's standard output as the domain XML (empty: unchanged).
             if let xml = outcome.xml { Console.out(xml) }
             exit(0)
