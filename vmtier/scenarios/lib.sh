@@ -75,6 +75,7 @@ wait_mdev_gone() {  # wait_mdev_gone UUID [SECONDS]
 }
 remove_all_mdevs() { for d in /sys/bus/mdev/devices/*; do [ -e "$d" ] && echo 1 > "$d/remove"; done; true; }
 
+libvirtd_answers() { virsh -c qemu:///system version > /dev/null; }
 # libvirtd as the tier needs it: no virtlogd (stdio_handler file), root, no namespaces, cgroups or security driver.
 start_libvirtd() {
   virsh -c qemu:///system version >/dev/null 2>&1 && return 0
@@ -89,7 +90,7 @@ cgroup_controllers = [ ]
 CONF
   mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/qemu /run/libvirt
   libvirtd -d || return 1
-  wait_until 90 "libvirtd to answer on qemu:///system" /var/log/libvirt/libvirtd.log virsh -c qemu:///system version -q
+  wait_until 90 "libvirtd to answer on qemu:///system" /var/log/libvirt/libvirtd.log libvirtd_answers
 }
 
 # guest_sees NAME N [SECONDS]: the nested guest's last PCI line lists N devices of vendor 0x4348 (mtty).
