@@ -114,6 +114,16 @@ import Testing
         #expect(error?.message.contains(reason) == true, "\(error?.message ?? "")")
     }
 
+    /// Found by fuzzing (scripts/fuzz.sh): 300,000 nested elements overflowed the stack when the tree was freed.
+    @Test func nestingIsReadToLibxml2sDepthAndRefusedDeeper() throws {
+        func nested(_ depth: Int) -> String { "<domain>" + String(repeating: "<a>", count: depth - 1) + String(repeating: "</a>", count: depth - 1) + "</domain>" }
+        #expect(try DomainDocument(xml: nested(XMLReader.maximumDepth), what: "stdin").name == nil)
+        for depth in [XMLReader.maximumDepth + 1, 300_000] {
+            let error = #expect(throws: VGPUError.self) { try DomainDocument(xml: nested(depth), what: "stdin") }
+            #expect(error?.message.contains("nested deeper than 2048 levels") == true, "\(error?.message ?? "")")
+        }
+    }
+
     @Test func anotherRootIsRefused() {
         let error = #expect(throws: VGPUError.self) { try DomainDocument(xml: "<network/>", what: "stdin") }
         #expect(error?.message.contains("<network>") == true)

@@ -55,6 +55,17 @@ import VGPUHost
         // Recovery sweeps the temporary a crash left.
         #expect(Journal(paths: host.paths, os: LiveSystemCalls()).sweepTemporaries() == ["\(directory)/.\(id.text).vgpuctl-tmp"])
     }
+
+    /// Found by fuzzing (scripts/fuzz.sh): a bad mdev_type was reported without the file's name.
+    @Test func aBadTypeIsReportedWithTheFile() throws {
+        let path = "/etc/mdevctl.d/mtty/\(id.text)"
+        for type in ["a/b", "..", String(repeating: "x", count: 256), "mtty\u{1}"] {
+            let file = DefinitionStore.compactJSON(Definition(uuid: id, parent: "mtty", type: type, start: .auto))
+            #expect { try DefinitionStore.decode(file, uuid: id, parent: "mtty", layout: .mdev, path: path) } throws: { error in
+                (error as? VGPUError)?.message.hasPrefix("\(path): type '") == true && (error as? VGPUError)?.fix.isEmpty == false
+            }
+        }
+    }
 }
 
 @Suite struct HostLockTests {

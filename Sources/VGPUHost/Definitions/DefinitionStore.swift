@@ -114,7 +114,10 @@ public struct DefinitionStore: Sendable {
         guard let start = Definition.Start(rawValue: file.start) else {
             throw VGPUError(.invalidInput, "\(path): start is '\(Validation.printable(file.start))'", fix: "use \"auto\" or \"manual\"")
         }
-        _ = try Validation.typeName(file.mdev_type)
+        // The file's name, as every other refusal here gives it: `all` reports only the message.
+        do { _ = try Validation.typeName(file.mdev_type) } catch let error as VGPUError {
+            throw VGPUError(.invalidInput, "\(path): \(error.message)", fix: error.fix)
+        }
         // One name and value per object, as mdevctl requires: with more, their order would be lost.
         if let index = (file.attrs ?? []).firstIndex(where: { $0.count != 1 }) {
             throw VGPUError(.invalidInput, "\(path): attribute \(index) has \(file.attrs![index].count) fields",

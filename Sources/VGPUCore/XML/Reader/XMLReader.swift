@@ -23,6 +23,11 @@ public struct XMLReader {
 
     private init(bytes: [UInt8]) { self.bytes = bytes }
 
+    /// The deepest nesting read: libxml2's own limit with XML_PARSE_HUGE (256 without), so every document
+    /// libvirt can parse and write back is read. Deeper ones are refused: a tree of XMLNode values is freed
+    /// (and compared) recursively, and hundreds of thousands of levels would overflow the stack.
+    public static let maximumDepth = 2048
+
     private struct XMLSyntaxError: Error {
         let offset: Int
         let reason: String
@@ -77,6 +82,7 @@ public struct XMLReader {
             } else if starts(with: "<!") {
                 throw fail("a declaration (<!...) inside the document")
             } else {
+                guard stack.count < Self.maximumDepth else { throw fail("elements are nested deeper than \(Self.maximumDepth) levels") }
                 let tagStart = index
                 var (open, selfClosing) = try startTag()
                 open.node.range = tagStart..<index
