@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs what it needs, runs the unit and fixture-tree
-# tests (swift test), then the package tier (builds the .deb and installs, upgrades, removes and purges it in a
+# tests (swift test), a bounded fuzzing run of every reader of untrusted bytes, then the package tier (builds the .deb and installs, upgrades, removes and purges it in a
 # minimal Debian 12 root; lintian), then boots the real-kernel VM tier and runs every scenario in it against that
 # package, installed in the VM. What needs no compiler (the VM's kernel, its sample drivers and initramfs; the
 # package tier's debootstrap) is prepared in the background while the unit tests build and run. Ends with a table
 # of where the time went.
 #   scripts/test.sh            everything (what CI runs)
 #   scripts/test.sh --unit     swift test only
+#   scripts/test.sh --fuzz     the fuzz targets only (FUZZ_SECONDS a target, default 60; scripts/fuzz.sh)
 #   scripts/test.sh --package  the package tier only
 #   scripts/test.sh --vm core  the VM tier only, these scenarios (VMTIER_FROM=build: against the build instead)
 set -euo pipefail
@@ -34,11 +35,12 @@ summary() {
 # An early end (install-deps failing, a missing tool) still says what failed, and the summary.
 trap 'rc=$?; if [ $finished = 0 ]; then not_ok "scripts/test.sh ended early (exit status $rc)"; summary; fi' EXIT
 
-unit=1 package=1 vm=1 scenarios=()
+unit=1 fuzz=1 package=1 vm=1 scenarios=()
 case "${1:-}" in
-  --unit) package=0; vm=0 ;;
-  --package) unit=0; vm=0 ;;
-  --vm) unit=0; package=0; shift; scenarios=("$@") ;;
+  --unit) fuzz=0; package=0; vm=0 ;;
+  --fuzz) unit=0; package=0; vm=0 ;;
+  --package) unit=0; fuzz=0; vm=0 ;;
+  --vm) unit=0; fuzz=0; package=0; shift; scenarios=("$@") ;;
 esac
 
 echo "== installing Debian packages (.ci/install-deps)"
@@ -65,6 +67,11 @@ if [ $unit = 1 ]; then
   if grep -qE 'Test run with [0-9]+ tests? in [0-9]+ suites? passed' "$logs/swift-test.log"; then passed=$((passed + 1))
   else not_ok "swift test (log: $logs/swift-test.log)"; tail -20 "$logs/swift-test.log" | sed 's/^/    # /'; fi
   phase_done unit
+fi
+if [ $fuzz = 1 ]; then
+  echo "== fuzzing (scripts/fuzz.sh, ${FUZZ_SECONDS:-60} s a target)"
+  if scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1 | tee "$logs/fuzz.log"; then passed=$((passed + 1)); else not_ok "fuzzing (log: $logs/fuzz.log)"; fi
+  phase_done fuzz
 fi
 # Measured from here: what the preparations still took after the unit tests ended (0 when they ran fully hidden).
 wait_background
