@@ -9,8 +9,11 @@
 #   c. plain virsh migrate, vgpuctl's hook on the destination provides the vGPU and rewrites the XML
 #   d. a destination without room: vgpuctl migrate refuses (exit 4) before anything changes
 #   e. rollback: a migration that fails after the destination created its vGPU leaves nothing there
-# A nested guest takes minutes to boot under nested TCG, so three guests boot at once and serve every check:
-# mig-a (a), mig-v (d, e, then b: the failures leave it on the source) and mig-c (c).
+#   f. a domain-lifetime vGPU (create --lifetime domain): plain virsh migrate there and back. In one kernel the
+#      source QEMU holds the UUID while the destination prepares (issue 21: the destination's hook must see that
+#      from the kernel, not from its own daemon's status files), and each side releases its vGPU afterwards.
+# The guests boot at once and serve every check: mig-a (a), mig-v (d, e, then b: the failures leave it on the
+# source), mig-c (c, and back) and mig-l (f).
 . "$(dirname "$0")/lib.sh"
 export LIBVIRT_DEFAULT_URI=qemu:///system
 remove_all_mdevs
@@ -59,9 +62,17 @@ vgpuctl_domain() {  # vgpuctl_domain NAME VALUE
 }
 check "create --type mtty-2 --vm mig-v --migratable: a user alias and a <qemu:override> (x-device-dirty-page-tracking=off, enable-migration=on)" vgpuctl_domain mig-v 166
 check "create --type mtty-2 --vm mig-c --migratable" vgpuctl_domain mig-c 167
+lifetime_domain() {
+  local uuid
+  define_migratable_guest mig-l "" 168 || return 1
+  uuid=$(vg create --type mtty-2 --vm mig-l --lifetime domain --migratable 2>&1) || { echo "create: $uuid"; return 1; }
+  [ ! -e "/sys/bus/mdev/devices/$uuid" ] || { echo "--lifetime domain created the vGPU now"; return 1; }
+  put mig-l-uuid "$uuid"
+}
+check "create --type mtty-2 --vm mig-l --lifetime domain --migratable records the vGPU, creates nothing" lifetime_domain
 start_all() {
   local d rc=0
-  for d in mig-a mig-v mig-c; do
+  for d in mig-a mig-v mig-c mig-l; do
     [ "$d" = mig-a ] || [ -n "$(get "$d-uuid")" ] || continue
     virsh start "$d" >/dev/null || { echo "virsh start $d failed"; rc=1; }
   done
@@ -85,14 +96,14 @@ two_daemons() {
 check "a second libvirtd in its own mount namespace answers on $LIBVIRT2_URI, with a distinct host_uuid" two_daemons
 boot_all() {
   local d rc=0 seq
-  for d in mig-a:165 mig-v:166 mig-c:167; do
+  for d in mig-a:165 mig-v:166 mig-c:167 mig-l:168; do
     virsh domstate "${d%:*}" 2>/dev/null | grep -qx running || continue
     if seq=$(wait_state "${d%:*}" "${d#*:}" 400); then put "${d%:*}-seq" "$seq"; else echo "$seq"; rc=1; fi
   done
   echo "note: guests up and writing their UART $(( $(date +%s) - $(get boot-start) )) s after their start"
   [ -n "$(get mig-a-seq)" ] && return $rc
 }
-check "the guests boot; each keeps its value in its mtty vGPU's UART (mig-a 165, mig-v 166, mig-c 167)" boot_all
+check "the guests boot; each keeps its value in its mtty vGPU's UART (mig-a 165, mig-v 166, mig-c 167, mig-l 168)" boot_all
 
 # --- a. the baseline: the infrastructure alone -------------------------------------------------------------------
 a_migrate() {
@@ -251,7 +262,58 @@ c_destination() {
 check "c: the destination's hostdev names an existing mtty-2 vGPU (the hook rewrote the UUID)" c_destination
 c_state() { [ -n "$(get c_done)" ] || { echo "no migration"; return 1; }; check_state_after mig-c 167 "$(get c_seq)"; }
 check "c: the guest's mtty state survived" c_state
+# ... and back: the client-driven (non-peer-to-peer) form, since the first daemon listens on no TCP port; the
+# first daemon's hook must rename again (the destination's QEMU holds the UUID until the end).
+migrate_back() {  # migrate_back NAME: from the second daemon to the first; prints the UUID it runs with here
+  local out uuid
+  out=$(timeout "$MIGRATE_TIMEOUT" virsh2 migrate --live "$1" qemu:///system 2>&1) \
+    || { echo "virsh migrate back: $out"; tail -20 /var/log/libvirt/libvirtd.log | grep -i error; return 1; }
+  expect_eq running "$(virsh domstate "$1" 2>&1)" "$1 back on the first daemon" || return 1
+  uuid=$(virsh dumpxml "$1" | hostdev_uuids)
+  [ -e "/sys/bus/mdev/devices/$uuid" ] || { echo "$uuid does not exist"; return 1; }
+}
+c_back() {
+  [ -n "$(get c_done)" ] || { echo "no migration"; return 1; }
+  local there back; there=$(virsh2 dumpxml mig-c | hostdev_uuids); put c_seq "$(state_last_seq mig-c)"
+  migrate_back mig-c || return 1
+  back=$(virsh dumpxml mig-c | hostdev_uuids)
+  [ "$back" != "$there" ] || { echo "the first daemon's hook kept $there, which the second daemon's QEMU held"; return 1; }
+  check_state_after mig-c 167 "$(get c_seq)"
+}
+check "c: and back with plain virsh migrate: the first daemon's hook renames the held UUID; the state survived" c_back
 cleanup_domain mig-c
+
+# --- f. a domain-lifetime vGPU, plain virsh migrate there and back -------------------------------------------------
+f_there() {
+  [ -n "$(get mig-l-seq)" ] || { echo "no running guest"; return 1; }
+  local src dst out; src=$(get mig-l-uuid); put f_seq "$(state_last_seq mig-l)"
+  out=$(timeout "$MIGRATE_TIMEOUT" virsh migrate --live mig-l "$LIBVIRT2_URI" 2>&1) \
+    || { echo "virsh migrate: $out"; echo "destination hooks:"; tail -8 /tmp/libvirt2-hooks.log; return 1; }
+  dst=$(virsh2 dumpxml mig-l | hostdev_uuids)
+  [ -n "$dst" ] && [ "$dst" != "$src" ] || { echo "destination hostdev '$dst', source '$src': the held UUID was not renamed"; return 1; }
+  [ -e "/sys/bus/mdev/devices/$dst" ] || { echo "$dst does not exist"; return 1; }
+  wait_mdev_gone "$src" 30 || { echo "(the source's release end migrated should remove its domain-lifetime vGPU)"; return 1; }
+  check_state_after mig-l 168 "$(get f_seq)" || return 1
+  put f_dst "$dst"; job_notes mig-l
+}
+check "f: domain-lifetime vGPU, plain virsh migrate: a new UUID there (the held one renamed), the source's released, state kept" f_there
+f_back() {
+  local there back; there=$(get f_dst); [ -n "$there" ] || { echo "no migration"; return 1; }
+  put f_seq "$(state_last_seq mig-l)"
+  migrate_back mig-l || return 1
+  back=$(virsh dumpxml mig-l | hostdev_uuids)
+  [ "$back" != "$there" ] || { echo "the first daemon's hook kept $there, which the second daemon's QEMU held"; return 1; }
+  wait_mdev_gone "$there" 30 || return 1
+  check_state_after mig-l 168 "$(get f_seq)"
+}
+check "f: and back: renamed again, the second daemon's vGPU released, state kept" f_back
+f_stop() {
+  local uuid; uuid=$(virsh dumpxml mig-l | hostdev_uuids)
+  virsh destroy mig-l >/dev/null || return 1
+  wait_mdev_gone "$uuid" 30
+}
+check "f: virsh destroy mig-l releases its domain-lifetime vGPU" f_stop
+cleanup_domain mig-l
 
 final_cleanup() {
   # what libvirt ran on the destination, in order (lib.sh's logging hook): for the lead and for the record
