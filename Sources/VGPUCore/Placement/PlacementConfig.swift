@@ -45,11 +45,18 @@ public struct PlacementConfig: Equatable, Sendable {
     public var rules: [String: GPURules]
     /// The `[vgpud]` table (the config file is one file for the whole host).
     public var daemon: DaemonSettings
+    /// The `[layouts.NAME]` tables, by name.
+    public var layouts: [String: DeclaredLayout]
+    /// The top-level `layout = "NAME"`: what a bare `vgpuctl apply` and vgpud apply; nil: none.
+    public var selectedLayout: String?
 
-    public init(groups: [GPUGroup] = [], rules: [String: GPURules] = [:], daemon: DaemonSettings = DaemonSettings()) {
+    public init(groups: [GPUGroup] = [], rules: [String: GPURules] = [:], daemon: DaemonSettings = DaemonSettings(),
+                layouts: [String: DeclaredLayout] = [:], selectedLayout: String? = nil) {
         self.groups = groups.isEmpty ? [GPUGroup(name: Self.defaultGroupName, policy: Self.defaultPolicy, gpus: [])] : groups
         self.rules = rules
         self.daemon = daemon
+        self.layouts = layouts
+        self.selectedLayout = selectedLayout
     }
 
     /// PF address → VFs to enable, from `sriov_numvfs`, sorted by address.
