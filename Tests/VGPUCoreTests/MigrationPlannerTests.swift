@@ -175,4 +175,15 @@ import Testing
         }
         #expect(error?.kind == .invalidInput && error?.fix.contains("--config") == true)
     }
+
+    /// `create --vm --lifetime domain --migratable` once dropped --migratable: the domain could not migrate.
+    @Test func aDomainLifetimeRequestGetsTheOverrideWhenMigratable() throws {
+        let uuid = Inventories.uuid(1)
+        let plan = try DomainPlanner.requestForDomain(type: "mtty-2", uuid: uuid, domain: "web01", inventory: Inventories.samples,
+                                                      hostdev: "<hostdev/>", group: nil, policy: nil, migratable: true)
+        #expect(plan.steps.last == .addMigrationOverride(domain: "web01", alias: "ua-vgpu-\(uuid)"))
+        let plain = try DomainPlanner.requestForDomain(type: "mtty-2", uuid: uuid, domain: "web01", inventory: Inventories.samples,
+                                                       hostdev: "<hostdev/>", group: nil, policy: nil)
+        #expect(!plain.steps.contains(.addMigrationOverride(domain: "web01", alias: "ua-vgpu-\(uuid)")))
+    }
 }

@@ -67,9 +67,10 @@ lifetime_domain() {
   define_migratable_guest mig-l "" 168 || return 1
   uuid=$(vg create --type mtty-2 --vm mig-l --lifetime domain --migratable 2>&1) || { echo "create: $uuid"; return 1; }
   [ ! -e "/sys/bus/mdev/devices/$uuid" ] || { echo "--lifetime domain created the vGPU now"; return 1; }
+  virsh dumpxml --inactive mig-l | grep -q "<qemu:override" || { echo "--migratable gave mig-l no <qemu:override>"; return 1; }
   put mig-l-uuid "$uuid"
 }
-check "create --type mtty-2 --vm mig-l --lifetime domain --migratable records the vGPU, creates nothing" lifetime_domain
+check "create --type mtty-2 --vm mig-l --lifetime domain --migratable records the vGPU and the override, creates nothing" lifetime_domain
 start_all() {
   local d rc=0
   for d in mig-a mig-v mig-c mig-l; do
@@ -266,7 +267,7 @@ check "c: the guest's mtty state survived" c_state
 # first daemon's hook must rename again (the destination's QEMU holds the UUID until the end).
 migrate_back() {  # migrate_back NAME: from the second daemon to the first; prints the UUID it runs with here
   local out uuid
-  out=$(timeout "$MIGRATE_TIMEOUT" virsh2 migrate --live "$1" qemu:///system 2>&1) \
+  out=$(timeout "$MIGRATE_TIMEOUT" virsh -c "$LIBVIRT2_URI" migrate --live "$1" qemu:///system 2>&1) \
     || { echo "virsh migrate back: $out"; tail -20 /var/log/libvirt/libvirtd.log | grep -i error; return 1; }
   expect_eq running "$(virsh domstate "$1" 2>&1)" "$1 back on the first daemon" || return 1
   uuid=$(virsh dumpxml "$1" | hostdev_uuids)

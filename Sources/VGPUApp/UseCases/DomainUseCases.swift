@@ -31,7 +31,7 @@ extension HostSession {
         let domain = try libvirt().domain(name)
         let xml = try templates().hostdev(for: VGPU(uuid: uuid, parent: "", type: type, layout: .mdev), options: options)
         try execute(DomainPlanner.requestForDomain(type: type, uuid: uuid, domain: domain.name, inventory: host.inventory(),
-                                                   hostdev: xml, group: group, policy: policy))
+                                                   hostdev: xml, group: group, policy: policy, migratable: options.migratable))
     }
 
     public func attach(_ uuid: DeviceUUID, domain name: String, config: Bool, live: Bool, hostdev options: HostdevXML.Options) throws {

@@ -53,8 +53,9 @@ public enum DomainPlanner {
 
     /// `create --vm --lifetime domain`: the domain's definition gets the hostdev and a metadata request; nothing
     /// is created now. The hook creates the vGPU when the domain starts and removes it when it stops.
+    /// `migratable`: the definition also gets the migration override, as `create --vm --migratable` gives it.
     public static func requestForDomain(type: String, uuid: DeviceUUID, domain: String, inventory: Inventory, hostdev: String,
-                                        group: String?, policy: PlacementPolicy?) throws -> Plan {
+                                        group: String?, policy: PlacementPolicy?, migratable: Bool = false) throws -> Plan {
         let layouts = Set(inventory.parents.filter { $0.type(type) != nil }.map(\.layout))
         guard !layouts.isEmpty else {
             throw VGPUError(.notFound, "no parent offers vGPU type '\(type)'", fix: "see 'vgpuctl types' (known: \(inventory.typeIDs.joined(separator: ", ")))")
@@ -67,8 +68,9 @@ public enum DomainPlanner {
             throw VGPUError(.invalidInput, "vGPU \(uuid) already exists or is defined", fix: "choose another --uuid, or drop it")
         }
         let request = VGPURequest(uuid: uuid, type: type, lifetime: .domain, group: group, policy: policy)
-        return Plan(operation: "create --vm \(domain) --lifetime domain",
-                    steps: [.attachHostdev(domain: domain, uuid: uuid, xml: hostdev, scope: .config), .recordVGPU(domain: domain, request: request)])
+        var steps: [Step] = [.attachHostdev(domain: domain, uuid: uuid, xml: hostdev, scope: .config), .recordVGPU(domain: domain, request: request)]
+        if migratable { steps.append(.addMigrationOverride(domain: domain, alias: DomainEdits.userAlias(for: uuid))) }
+        return Plan(operation: "create --vm \(domain) --lifetime domain", steps: steps)
     }
 
     /// The domain a detach applies to: the one given, else the only one that references the vGPU.
