@@ -26,7 +26,13 @@ step 0 list --json
 remove_all_mdevs
 
 # The headline: vGPUs follow their VMs, with libvirtd running and vgpuctl's hook installed.
-say() { echo "demo|"; echo "demo| \$ $*"; "$@" 2>&1 | sed 's/^/demo| /'; }
+# say COMMAND...: shows a command and its output; it must succeed (a demo step that fails is a failed check).
+say() {
+  echo "demo|"; echo "demo| \$ $*"
+  local rc=0; "$@" > /tmp/demo.out 2>&1 || rc=$?
+  sed 's/^/demo| /' /tmp/demo.out
+  if [ "$rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "not ok - $* exited $rc"; fi
+}
 stop_libvirtd >/dev/null 2>&1
 step 0 install-hook
 start_libvirtd || { failed=$((failed + 1)); echo "not ok - libvirtd did not start"; }
@@ -39,10 +45,18 @@ if out=$(guest_sees web01 1); then
   echo "demo| $(grep -a 'nested-guest: pci' /tmp/web01-console.log | tail -1)"; passed=$((passed + 1))
 else failed=$((failed + 1)); echo "not ok - web01's guest never saw the vGPU"; printf '%s\n' "$out" | sed 's/^/    # /'; fi
 step 0 create --type mtty-1 --vm web02 --lifetime domain
+web02_uuid=$(tail -1 /tmp/demo.out)
+expect() {  # expect WHAT COMMAND...: a check the demo does not show
+  local what=$1; shift
+  if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "not ok - $what"; fi
+}
+expect "web02's vGPU $web02_uuid is not created before web02 starts" test ! -e "/sys/bus/mdev/devices/$web02_uuid"
 step 0 list
 say virsh start web02
+expect "the hook created web02's vGPU $web02_uuid at virsh start" test -e "/sys/bus/mdev/devices/$web02_uuid"
 step 0 list
 say virsh destroy web02
+expect "the hook removed web02's vGPU $web02_uuid at virsh destroy" wait_mdev_gone "$web02_uuid" 30
 step 0 list
 say virsh destroy web01
 step 0 destroy --vm web01
