@@ -45,11 +45,16 @@ public struct PlacementConfig: Equatable, Sendable {
     public var rules: [String: GPURules]
     /// The `[vgpud]` table (the config file is one file for the whole host).
     public var daemon: DaemonSettings
+    /// `[hook] lock_wait`: seconds the libvirt hook waits for the host lock; nil: its default (10). A file setting,
+    /// since libvirtd runs hooks with only LC_ALL, PATH and HOME (VGPUCTL_HOOK_WAIT never reaches them there).
+    public var hookLockWait: Int?
 
-    public init(groups: [GPUGroup] = [], rules: [String: GPURules] = [:], daemon: DaemonSettings = DaemonSettings()) {
+    public init(groups: [GPUGroup] = [], rules: [String: GPURules] = [:], daemon: DaemonSettings = DaemonSettings(),
+                hookLockWait: Int? = nil) {
         self.groups = groups.isEmpty ? [GPUGroup(name: Self.defaultGroupName, policy: Self.defaultPolicy, gpus: [])] : groups
         self.rules = rules
         self.daemon = daemon
+        self.hookLockWait = hookLockWait
     }
 
     /// PF address → VFs to enable, from `sriov_numvfs`, sorted by address.
