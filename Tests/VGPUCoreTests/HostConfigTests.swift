@@ -57,6 +57,24 @@ import Testing
         #expect(error?.fix.contains(fix) == true, "\(error?.fix ?? "")")
     }
 
+    /// `[hook] lock_wait`: the hook's wait for the host lock, a file setting because libvirtd runs hooks with a
+    /// cleared environment (VGPUCTL_HOOK_WAIT does not reach them there).
+    @Test func theHookTableSetsItsLockWait() throws {
+        #expect(try HostConfig.parse("[hook]\nlock_wait = 120\n", file: "f").hookLockWait == 120)
+        #expect(try HostConfig.parse("", file: "f").hookLockWait == nil)
+        for (text, message, fix) in [
+            ("[hook]\nlock_wait = 0", "f:2: lock_wait = 0 is out of range", "1 to 600"),
+            ("[hook]\nlock_wait = 601", "f:2: lock_wait = 601 is out of range", "1 to 600"),
+            ("[hook]\nlock_wait = \"10\"", "f:2: 'lock_wait' is a string, but must be an integer (seconds)", "README"),
+            ("[hook]\nwait = 10", "f:2: unknown key 'wait' in [hook]", "lock_wait"),
+            ("[hook.x]", "f:1: the hook's table is [hook], not [hook.x]", "[hook]"),
+        ] {
+            let error = #expect(throws: VGPUError.self) { try HostConfig.parse(text, file: "f") }
+            #expect(error?.message.hasPrefix(message) == true, "\(error?.message ?? "no error")")
+            #expect(error?.fix.contains(fix) == true, "\(error?.fix ?? "")")
+        }
+    }
+
     @Test func groupsFromTheConfigSteerThePlacer() throws {
         let config = try HostConfig.parse(Self.example, file: "f")
         let inventory = Inventories.sriov()

@@ -11,6 +11,8 @@ public final class HostSession {
     /// Who holds the lock, for the message another waiter sees (e.g. "vgpuctl create --type mtty-2").
     public let command: String
     private let lock: HostLock
+    /// Seconds spent waiting for the host lock (the hook logs it: its share of libvirtd's wait under load).
+    public let lockWait: Double
     /// What recovery did as the session started, one line per operation.
     public private(set) var recovered: [String] = []
     /// The libvirt connection, opened on first use, seen through the session's read cache.
@@ -33,7 +35,9 @@ public final class HostSession {
         self.host = host
         self.libvirtSettings = libvirt
         self.command = command
+        let asked = monotonicNow()
         lock = try HostLock.acquire(paths: host.paths, os: host.os, wait: wait, holder: command)
+        lockWait = monotonicNow() - asked
         if recover { recovered = try Recovery(journal: journal, runner: runner).run() }
         for line in recovered { Console.error("vgpuctl: recovered: \(line)\n") }
     }

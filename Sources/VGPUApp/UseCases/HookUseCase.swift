@@ -39,6 +39,8 @@ public enum LibvirtHook {
         public var xml: String?
         /// What the hook chose not to do, and why (a held vGPU `release` kept): logged and printed on stderr.
         public var warnings: [String] = []
+        /// How long the run waited for the host lock, in milliseconds (logged with each run that took it).
+        public var lockWaitMilliseconds: Double = 0
     }
 
     /// Whether stdin can name a vGPU at all: without the bytes `hostdev` or vgpuctl's namespace no element the
@@ -100,7 +102,8 @@ public enum LibvirtHook {
         }
         if !plan.steps.isEmpty { try session.execute(plan) }
         if case .release = operation { try incoming.remove() }
-        return Outcome(actions: plan.steps.map { "domain \(name): \($0.summary)" }, xml: xml, warnings: warnings)
+        return Outcome(actions: plan.steps.map { "domain \(name): \($0.summary)" }, xml: xml, warnings: warnings,
+                       lockWaitMilliseconds: session.lockWait * 1000)
     }
 }
 

@@ -16,11 +16,15 @@
 ///     reconcile_interval = 300       # seconds between reconcile runs
 ///     prune = false                  # may its reconcile remove orphaned vGPUs
 ///
+///     [hook]                         # the libvirt hook (VGPUCTL_HOOK_WAIT overrides, where it reaches the hook)
+///     lock_wait = 10                 # seconds it waits for the host lock before refusing the start
+///
 /// Parsing is pure; every mistake is refused with the file, the line and the fix.
 public enum HostConfig {
     static let groupKeys = ["policy", "gpus"]
     static let gpuKeys = ["types", "heterogeneous", "sriov_numvfs"]
     static let daemonKeys = ["reconcile_interval", "prune"]
+    static let hookKeys = ["lock_wait"]
     /// PCI allows at most 65535 VFs per PF (TotalVFs is 16 bits).
     static let maximumVFs = 65535
 
@@ -30,6 +34,7 @@ public enum HostConfig {
         var rules: [String: GPURules] = [:]
         var groupOfGPU: [String: (group: String, line: Int)] = [:]
         var daemon = DaemonSettings()
+        var hookLockWait: Int?
         for table in document.tables {
             func fail(_ line: Int, _ message: String, fix: String) -> VGPUError {
                 VGPUError(.invalidInput, "\(file):\(line): \(message)", fix: fix)
@@ -126,14 +131,30 @@ public enum HostConfig {
                         throw unknownOrMistyped(entry, allowed: daemonKeys, table: "vgpud", file: file)
                     }
                 }
+            case "hook":
+                guard table.path.count == 1 else {
+                    throw fail(table.line, "the hook's table is [hook], not [\(table.path.joined(separator: "."))]", fix: "write [hook]")
+                }
+                for entry in table.entries {
+                    switch (entry.key, entry.value) {
+                    case ("lock_wait", .integer(let seconds)):
+                        guard (1...600).contains(seconds) else {
+                            throw fail(entry.line, "lock_wait = \(seconds) is out of range",
+                                       fix: "use 1 to 600 seconds (libvirtd waits for the hook that long)")
+                        }
+                        hookLockWait = seconds
+                    default:
+                        throw unknownOrMistyped(entry, allowed: hookKeys, table: "hook", file: file)
+                    }
+                }
             case let other?:
-                throw fail(table.line, "unknown table [\(other)]", fix: "the tables are [groups.NAME], [gpus.\"ADDRESS\"] and [vgpud]")
+                throw fail(table.line, "unknown table [\(other)]", fix: "the tables are [groups.NAME], [gpus.\"ADDRESS\"], [vgpud] and [hook]")
             }
         }
         if !groups.contains(where: { $0.gpus.isEmpty }) {
             groups.append(GPUGroup(name: PlacementConfig.defaultGroupName, policy: PlacementConfig.defaultPolicy, gpus: []))
         }
-        return PlacementConfig(groups: groups, rules: rules, daemon: daemon)
+        return PlacementConfig(groups: groups, rules: rules, daemon: daemon, hookLockWait: hookLockWait)
     }
 
     /// `DDDD:BB:DD.F`, as sysfs names PCI functions.
@@ -154,7 +175,7 @@ public enum HostConfig {
         }
         let expected = ["policy": "a string (\"pack\" or \"spread\")", "gpus": "an array of strings",
                         "types": "an array of strings", "heterogeneous": "true or false",
-                        "sriov_numvfs": "an integer", "reconcile_interval": "an integer (seconds)",
+                        "sriov_numvfs": "an integer", "reconcile_interval": "an integer (seconds)", "lock_wait": "an integer (seconds)",
                         "prune": "true or false"][entry.key] ?? "another kind of value"
         return VGPUError(.invalidInput, "\(file):\(entry.line): '\(entry.key)' is \(entry.value.kind), but must be \(expected)",
                          fix: "see the example config in README.md")

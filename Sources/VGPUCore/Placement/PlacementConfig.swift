@@ -49,14 +49,18 @@ public struct PlacementConfig: Equatable, Sendable {
     public var layouts: [String: DeclaredLayout]
     /// The top-level `layout = "NAME"`: what a bare `vgpuctl apply` and vgpud apply; nil: none.
     public var selectedLayout: String?
+    /// `[hook] lock_wait`: seconds the libvirt hook waits for the host lock; nil: its default (10). A file setting,
+    /// since libvirtd runs hooks with only LC_ALL, PATH and HOME (VGPUCTL_HOOK_WAIT never reaches them there).
+    public var hookLockWait: Int?
 
     public init(groups: [GPUGroup] = [], rules: [String: GPURules] = [:], daemon: DaemonSettings = DaemonSettings(),
-                layouts: [String: DeclaredLayout] = [:], selectedLayout: String? = nil) {
+                layouts: [String: DeclaredLayout] = [:], selectedLayout: String? = nil, hookLockWait: Int? = nil) {
         self.groups = groups.isEmpty ? [GPUGroup(name: Self.defaultGroupName, policy: Self.defaultPolicy, gpus: [])] : groups
         self.rules = rules
         self.daemon = daemon
         self.layouts = layouts
         self.selectedLayout = selectedLayout
+        self.hookLockWait = hookLockWait
     }
 
     /// PF address → VFs to enable, from `sriov_numvfs`, sorted by address.

@@ -17,12 +17,18 @@ enum HookMain {
         let input = StandardInput.readAll()
         guard let operation = LibvirtHook.Operation(arguments: arguments), LibvirtHook.mayConcernVGPUs(input) else { exit(0) }
         let host = HostContext.resolve()
-        let wait = ProcessEnvironment.value("VGPUCTL_HOOK_WAIT").flatMap(Double.init) ?? 10
+        // libvirtd runs hooks with only LC_ALL, PATH and HOME: the config file's [hook] lock_wait is what reaches
+        // the hook there (a config that does not parse is reported by the run itself, below).
+        let wait = ProcessEnvironment.value("VGPUCTL_HOOK_WAIT").flatMap(Double.init)
+            ?? ((try? host.placementConfig())?.hookLockWait).map(Double.init) ?? 10
         let writeBound = ProcessEnvironment.value("VGPUCTL_HOOK_WRITE_TIMEOUT").flatMap(Double.init) ?? 10
         do {
             let outcome = try LibvirtHook.run(operation, domainXML: String(decoding: input, as: UTF8.self), host: host, wait: wait,
                                               started: started, writeBound: writeBound)
             for line in outcome.actions { log(LOG_INFO, line) }
+            // What concurrent starts cost each other: the host lock serialises the hooks (vmtier's load scenario
+            // reads these lines for the wait's p50/p99).
+            log(LOG_INFO, "domain \(arguments[0]) \(arguments[1]): host lock waited \(Int(outcome.lockWaitMilliseconds.rounded())) ms")
             // libvirt ignores what release prints, but the log keeps it and a person running the hook sees it.
             for line in outcome.warnings {
                 Console.error("vgpuctl: warning: \(line)\n")
