@@ -51,6 +51,7 @@ VGPUCTL_BIN='$bin'
 VMTIER_DEB='$deb'
 VMTIER_OUT='$out'
 VMTIER_SCENARIOS='$scenarios'
+VMTIER_SCENARIO_TIMEOUT='${VMTIER_SCENARIO_TIMEOUT:-900}'
 ENV
 printf '#!/bin/bash\nexec bash %q/guest/stage2.sh\n' "$here" > "$results/stage2"
 chmod +x "$results/stage2"
