@@ -146,7 +146,9 @@ grep -v -e 'should already be installed in their package' "$shlib/warnings" >&2 
 [ -n "$depends" ] || die "dpkg-shlibdeps found no dependency"
 while read -r soname minimum _; do
   [[ -z $soname || $soname == \#* ]] && continue
-  path=$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64/ { print $NF; exit }')
+  # awk reads to the end: an early exit would kill ldconfig with SIGPIPE, which pipefail turns into a failed build
+  # (it did, on a fresh machine, whenever ldconfig had not finished writing when awk stopped reading).
+  path=$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64/ && !found { print $NF; found = 1 }')
   [ -n "$path" ] || die "dlopen'ed $soname is not installed here, so its package is unknown"
   real=$(readlink -f "$path")
   # merged /usr: dpkg knows the file under the name its package ships it with.
