@@ -9,6 +9,8 @@ public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
     private let base: SystemCalls
     private let tree: SysfsTree
     private var nextGroup = 1000
+    /// `apply` writes from several threads: one create or remove at a time, as the kernel serialises a parent's.
+    private let mutex = Mutex()
 
     public init(tree: SysfsTree, base: SystemCalls = LiveSystemCalls()) {
         self.tree = tree
@@ -19,10 +21,11 @@ public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
         let relative = String(path.dropFirst(tree.sysfs.count + 1))
         let parts = relative.split(separator: "/").map(String.init)
         if parts.count == 6, parts[0] == "class", parts[1] == "mdev_bus", parts[3] == "mdev_supported_types", parts[5] == "create" {
-            return try create(uuid: contents.trimmingCharacters(in: .whitespacesAndNewlines), parent: parts[2], type: parts[4], path: path)
+            let uuid = contents.trimmingCharacters(in: .whitespacesAndNewlines)
+            return try mutex.withLock { Result { () throws(OSError) in try create(uuid: uuid, parent: parts[2], type: parts[4], path: path) } }.get()
         }
         if parts.count == 5, parts[0] == "bus", parts[1] == "mdev", parts[2] == "devices", parts[4] == "remove" {
-            return try remove(uuid: parts[3], path: path)
+            return try mutex.withLock { Result { () throws(OSError) in try remove(uuid: parts[3], path: path) } }.get()
         }
         // The VM tier's patched mtty: vendor/test_attr refuses "invalid" as a driver refuses a value.
         if parts.last == "test_attr", contents.trimmingCharacters(in: .whitespacesAndNewlines) == "invalid" {

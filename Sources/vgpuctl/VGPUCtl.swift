@@ -24,6 +24,7 @@ struct VGPUCtl: ParsableCommand {
                                                   where 4 would land; changes nothing
               vgpuctl create --type mtty-2 --persist
                                                   create and define: back after reboot
+              vgpuctl apply --dry-run             what the config's layout would change
               vgpuctl modify UUID --addattr nvidia/vgpu_params \\
                 --value enable_uvm=1              an attribute written at every start
               vgpuctl migrate --vm web01 --to qemu+ssh://gpu2/system
@@ -46,7 +47,7 @@ struct VGPUCtl: ParsableCommand {
             \(VGPUError.exitCodeHelp)
             """,
         version: "vgpuctl \(VGPUVersion.string)",
-        subcommands: [TypesCommand.self, ListCommand.self, PlanCommand.self, CreateCommand.self, RemoveCommand.self,
+        subcommands: [TypesCommand.self, ListCommand.self, PlanCommand.self, CreateCommand.self, RemoveCommand.self, ApplyCommand.self,
                       DefineCommand.self, UndefineCommand.self, ModifyCommand.self, StartCommand.self, StopCommand.self,
                       AttachCommand.self, DetachCommand.self, DestroyCommand.self, XMLCommand.self, NodedevsCommand.self, RecoverCommand.self,
                       ReconcileCommand.self, InstallHookCommand.self, UninstallHookCommand.self, MigrationCommand.self, MigrateCommand.self, HookCommand.self]

@@ -1,3 +1,4 @@
+import Dispatch
 import VGPUCore
 
 /// Carries out one step. The host runner dispatches to sysfs, libvirt and the definition store; tests use fakes.
@@ -47,6 +48,64 @@ public struct Executor {
         }
     }
 
+    /// Runs a plan whose steps fall into independent lanes (`apply`: one per physical GPU), up to `parallelism`
+    /// lanes at once, each lane's steps in order; `laneDone` is called (on the lane's thread) as each lane completes.
+    ///
+    /// The least invasive way to keep one mechanism for crashes: the plan is journaled whole before any lane
+    /// starts, exactly as `execute` does, and nothing else is written per step. Lanes are contiguous, disjoint
+    /// ranges of `plan.steps` and touch disjoint devices, and every step is idempotent, so `Recovery`'s undo of the
+    /// whole record (every step's inverse, newest first) undoes each lane in its own reverse order whichever lanes
+    /// had run, part-run or not started when the process died: a kill -9 anywhere leaves all-or-nothing. In
+    /// process, the first failure stops every lane at its next step; then each lane's done steps are undone in
+    /// reverse, as `execute` does, and the record is kept only if an undo failed.
+    public func execute(_ plan: Plan, lanes: [Range<Int>], parallelism: Int, laneDone: @escaping @Sendable (Int) -> Void = { _ in }) throws {
+        precondition(lanes.reduce(0) { $0 + $1.count } == plan.steps.count, "lanes cover the plan")
+        let record = plan.steps.count > 1 ? try journal?.begin(plan, command: command) : nil
+        let state = LaneState(lanes: lanes.count)
+        let runner = UncheckedRunner(runner: runner)
+        let steps = plan.steps
+        let work: @Sendable () -> Void = {
+            while let lane = state.next() {
+                var completed = true
+                for index in lanes[lane] {
+                    guard !state.stopped else { completed = false; break }
+                    do {
+                        try runner.runner.run(steps[index])
+                        state.done(steps[index], lane: lane)
+                    } catch {
+                        state.fail(steps[index], error, lane: lane)
+                        completed = false
+                        break
+                    }
+                }
+                if completed { laneDone(lane) }
+            }
+        }
+        let workers = max(1, min(parallelism, lanes.count))
+        if workers == 1 {
+            work()
+        } else {
+            // Threads of their own (serial queues on the overcommitting pool), not concurrentPerform's one per
+            // core: a sysfs create blocks in the vendor driver, so more lanes than cores still run side by side.
+            let group = DispatchGroup()
+            for worker in 0..<workers { DispatchQueue(label: "vgpuctl.lane.\(worker)").async(group: group, execute: work) }
+            group.wait()
+        }
+        if let failure = state.failure {
+            var failures: [(Step, Error)] = []
+            for done in state.doneSteps.reversed() { failures += rollBack(done) }
+            if failures.isEmpty, let record { try? journal?.end(record) }
+            throw Self.failure(failure.error, at: failure.step, undone: state.doneSteps.reduce(0) { $0 + $1.count }, undoFailures: failures)
+        }
+        guard let record, let journal else { return }
+        do {
+            try journal.end(record)
+        } catch {
+            if plan.recovery == .rollBack, state.doneSteps.reversed().flatMap({ rollBack($0) }).isEmpty { try? journal.end(record) }
+            throw error
+        }
+    }
+
     /// Undoes `done` in reverse; returns the undo steps that failed (each with its error).
     func rollBack(_ done: [Step]) -> [(Step, Error)] {
         var failures: [(Step, Error)] = []
@@ -66,4 +125,37 @@ public struct Executor {
         }
         return VGPUError(cause.kind, message, fix: undoFailures.isEmpty ? cause.fix : "run 'vgpuctl recover', then check 'vgpuctl list'")
     }
+}
+
+/// The lanes' shared state: which lane is next, each lane's done steps, the first failure.
+private final class LaneState: @unchecked Sendable {
+    private let mutex = Mutex()
+    private var nextLane = 0
+    private let count: Int
+    private var done: [[Step]]
+    private var firstFailure: (step: Step, error: Error)?
+
+    init(lanes: Int) {
+        count = lanes
+        done = Array(repeating: [], count: lanes)
+    }
+
+    func next() -> Int? {
+        mutex.withLock {
+            guard firstFailure == nil, nextLane < count else { return nil }
+            defer { nextLane += 1 }
+            return nextLane
+        }
+    }
+    var stopped: Bool { mutex.withLock { firstFailure != nil } }
+    func done(_ step: Step, lane: Int) { mutex.withLock { done[lane].append(step) } }
+    func fail(_ step: Step, _ error: Error, lane: Int) { mutex.withLock { if firstFailure == nil { firstFailure = (step, error) } } }
+    var failure: (step: Step, error: Error)? { mutex.withLock { firstFailure } }
+    var doneSteps: [[Step]] { mutex.withLock { done } }
+}
+
+/// A runner handed to lane threads. The host runner's steps that lanes run (sysfs writes, definition files) go
+/// through `SystemCalls`, which is Sendable, and touch each lane's own files.
+private struct UncheckedRunner: @unchecked Sendable {
+    let runner: StepRunner
 }

@@ -114,6 +114,24 @@ public struct SysfsReader: Sendable {
         return nodes
     }
 
+    /// The PCI IDs of each physical GPU (a PF, or a PCI mdev parent) as vgpu-device-manager's `device-filter`
+    /// writes them: `0xDDDDVVVV` (device, then vendor, upper-case hex), then the subsystem's the same way. Read
+    /// only for a layout that filters on them (`apply`), so `types` does not pay for the extra files. GPUs that are
+    /// not PCI devices (the samples) are absent.
+    public func pciIDs(ofGPUs gpus: [String]) -> [String: [String]] {
+        var found: [String: [String]] = [:]
+        for gpu in gpus {
+            let directory = Paths.join(paths.pciDevices, gpu)
+            func id(_ device: String, _ vendor: String) -> String? {
+                guard let d = attribute(directory, device), let v = attribute(directory, vendor), d.hasPrefix("0x"), v.hasPrefix("0x") else { return nil }
+                return "0x" + d.dropFirst(2).uppercased() + v.dropFirst(2).uppercased()
+            }
+            let ids = [id("device", "vendor"), id("subsystem_device", "subsystem_vendor")].compactMap { $0 }
+            if !ids.isEmpty { found[gpu] = ids }
+        }
+        return found
+    }
+
     private func pciIdentity(_ directory: String) -> (gpu: String?, vendor: String?, numaNode: Int?) {
         let physfn = try? os.readLink(Paths.join(directory, "physfn"))
         let functionDirectory = physfn.map { _ in Paths.join(directory, "physfn") } ?? directory

@@ -33,6 +33,7 @@ enum HelpText {
                                               where 4 would land; changes nothing
           vgpuctl create --type mtty-2 --persist
                                               create and define: back after reboot
+          vgpuctl apply --dry-run             what the config's layout would change
           vgpuctl modify UUID --addattr nvidia/vgpu_params \
             --value enable_uvm=1              an attribute written at every start
           vgpuctl migrate --vm web01 --to qemu+ssh://gpu2/system
@@ -84,6 +85,8 @@ enum HelpText {
           create                  Create vGPUs of a type where the placement policy
                                   puts them; with --vm, attach them to a domain.
           remove                  Remove a vGPU, and its definition if it has one.
+          apply                   Make the host's vGPUs match a declared layout
+                                  ([[layouts.NAME.entries]] in the config file).
           define                  Define a vGPU persistently (mdevctl's format) without
                                   creating it; 'vgpuctl start' creates it.
           undefine                Delete a vGPU's definition; a running vGPU keeps

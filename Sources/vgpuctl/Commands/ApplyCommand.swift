@@ -1,0 +1,112 @@
+import ArgumentParser
+import VGPUApp
+import VGPUCore
+import VGPUHost
+
+struct ApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Make the host's vGPUs match a declared layout ([[layouts.NAME.entries]] in the config file).",
+        discussion: """
+            For each GPU the layout names, vGPUs of the wanted types are kept (same type, same GPU: same UUID), \
+            what is missing is created and defined (start auto, so a reboot brings the layout back), and what is \
+            surplus is removed with its definition. A surplus vGPU a domain uses or names in its definition, or a \
+            process holds, is never taken: the whole layout is refused, naming each. GPUs the layout does not name \
+            are left alone. The work is one journaled operation (a crash is undone by the next command or \
+            'vgpuctl recover'), run on up to 4 GPUs at once, each GPU's steps in order; a line per GPU goes to \
+            standard error as it completes. Running it twice changes nothing the second time.
+
+            NAME defaults to the config file's layout = "NAME".
+
+            EXIT CODES (besides those below): with --dry-run, 0 when the host already matches and 2 when apply \
+            would act. A refused layout changes nothing and exits 2 (a GPU named twice, mixed types on a GPU that \
+            runs one type at a time, a type the GPU does not offer or an ambiguous name, a reserved GPU), 3 (an \
+            unknown layout, GPU, group or type), 5 (a domain or process uses a vGPU the layout would remove) or 4 \
+            (more than a GPU can hold).
+
+            EXAMPLES:
+              vgpuctl apply --dry-run          the plan for the config's layout; exit 2 if it would act
+              vgpuctl apply lab --json         apply layout 'lab'; what was kept, created, removed
+            """)
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var lock: LockOptions
+    @OptionGroup var libvirt: LibvirtOptions
+    @Flag(help: "Change nothing; print the plan and exit 2 if anything would be done.") var dryRun = false
+    @Argument(help: ArgumentHelp("The layout ([[layouts.NAME.entries]] in the config file); default: the config's layout = \"NAME\".", valueName: "name"))
+    var name: String?
+
+    func validate() throws {
+        if let name {
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
+                throw VGPUError(.invalidInput, "layout name '\(Validation.printable(name))' is empty or has control characters",
+                                fix: "give the NAME of a [layouts.NAME] table")
+            }
+        }
+    }
+
+    func run() throws {
+        let json = output.json
+        var command = "vgpuctl apply"
+        if let name { command += " " + name }
+        var progress: (@Sendable (String) -> Void)?
+        if !json && !dryRun { progress = { @Sendable line in Console.error("vgpuctl: apply: " + line + "\n") } }
+        let outcome = try LayoutApplication(host: host.context, libvirt: libvirt.settings)
+            .run(layout: name, dryRun: dryRun, wait: lock.wait, command: command, progress: progress)
+        if json { try JSONOutput.print(ApplyJSON(outcome)) } else { Console.out(Self.text(outcome)) }
+        if dryRun && outcome.acts { throw ExitCode(2) }
+    }
+
+    static func text(_ outcome: LayoutApplication.Outcome) -> String {
+        let result = outcome.result
+        guard result.acts else { return "layout \(result.layout): nothing to do (\(result.gpus.count) GPU(s) match)\n" }
+        var lines: [String] = []
+        let verb = outcome.dryRun ? "would" : "did"
+        for change in result.gpus {
+            guard change.acts else { lines.append("GPU \(change.gpu): matches (\(change.kept.count) kept)"); continue }
+            lines.append("GPU \(change.gpu): \(change.created.count) to create, \(change.removed.count) to remove, \(change.kept.count) kept")
+            for step in change.steps { lines.append("  \(verb): \(step.summary)") }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// `apply --json`: {"layout", "dry_run", "changed", "gpus": [{"gpu", "kept": [uuid], "created": [{"uuid",
+/// "parent", "type"}], "removed": [{"uuid", "parent", "type"}], "defined": [uuid], "steps": [text]}], "recovered"}.
+/// `changed`: whether the host was (with --dry-run: would be) changed.
+struct ApplyJSON: Encodable {
+    struct Device: Encodable {
+        let uuid: String
+        let parent: String
+        let type: String
+    }
+    struct GPU: Encodable {
+        let gpu: String
+        let kept: [String]
+        let created: [Device]
+        let removed: [Device]
+        let defined: [String]
+        let steps: [String]
+    }
+    let layout: String
+    let dryRun: Bool
+    let changed: Bool
+    let gpus: [GPU]
+    let recovered: [String]
+
+    init(_ outcome: LayoutApplication.Outcome) {
+        layout = outcome.result.layout
+        dryRun = outcome.dryRun
+        changed = outcome.acts
+        gpus = outcome.result.gpus.map { change in
+            GPU(gpu: change.gpu, kept: change.kept.map(\.uuid.text),
+                created: change.created.map { Device(uuid: $0.uuid.text, parent: $0.parent, type: $0.type) },
+                removed: change.removed.map { Device(uuid: $0.uuid.text, parent: $0.parent, type: $0.type) },
+                defined: change.defined.map(\.uuid.text), steps: change.steps.map(\.summary))
+        }
+        recovered = outcome.recovered
+    }
+
+    enum CodingKeys: String, CodingKey { case layout, dryRun = "dry_run", changed, gpus, recovered }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import VGPUApp
+import VGPUCore
+import VGPUFixtures
+import VGPUHost
+
+/// `apply` end to end on fixture trees: the use case (lock, plan, parallel lanes, journal) against a simulated
+/// kernel; a second apply does nothing; a crash anywhere is all-or-nothing after recovery.
+@Suite struct ApplyOnFixtureTests {
+    static let noLibvirt = LibvirtSettings(uri: "test:///nonexistent-apply")
+
+    func largeHost(layout: FixtureLayout = .mdev, gpus: Int = 4, vfs: Int = 4, types: Int = 3) throws -> TestHost {
+        try TestHost { try FixtureHosts.large(at: $0, gpus: gpus, vfsPerGPU: vfs, types: types, layout: layout) }
+    }
+
+    func full(_ type: String = "nvidia-500", count: Int = 4) -> DeclaredLayout {
+        DeclaredLayout(name: "full", entries: [.init(gpus: .all, vgpus: [.init(type: type, count: count)], origin: "test")])
+    }
+
+    func apply(_ layout: DeclaredLayout, on host: TestHost, os: SystemCalls? = nil, dryRun: Bool = false,
+               progress: (@Sendable (String) -> Void)? = nil) throws -> LayoutApplication.Outcome {
+        let context = HostContext(paths: host.paths, os: os ?? SimulatedKernel(tree: host.tree))
+        return try LayoutApplication(host: context, libvirt: Self.noLibvirt)
+            .run(layout, config: PlacementConfig(), dryRun: dryRun, wait: 0, command: "vgpuctl apply full", progress: progress)
+    }
+
+    @Test(arguments: [FixtureLayout.mdev, .vfio])
+    func applyThenApplyAgainIsANoOp(layout: FixtureLayout) throws {
+        let host = try largeHost(layout: layout)
+        let dry = try apply(full(), on: host, dryRun: true)
+        #expect(dry.acts && dry.result.gpus.count == 4)
+        #expect(try host.inventory().vgpus.isEmpty, "a dry run changes nothing")
+
+        let lines = Lines()
+        let first = try apply(full(), on: host, progress: { lines.append($0) })
+        #expect(first.acts)
+        let inventory = try host.inventory()
+        #expect(inventory.vgpus.count == 16)
+        #expect(inventory.definitions.count == 16 && inventory.definitions.allSatisfy { $0.start == .auto })
+        #expect(Set(inventory.vgpus.map(\.type)) == ["nvidia-500"])
+        #expect(lines.all.count == 4, "one progress line per GPU")
+        #expect(lines.all.allSatisfy { $0.contains("4 created") })
+        #expect(try host.journal(LiveSystemCalls()).pending().isEmpty)
+
+        let before = host.snapshot()
+        let second = try apply(full(), on: host)
+        #expect(!second.acts)
+        #expect(try !apply(full(), on: host, dryRun: true).acts)
+        #expect(changes(before, host.snapshot()).filter { !$0.hasPrefix("run/") } == [], "only the lock's holder note changes")
+    }
+
+    @Test func aChangedLayoutKeepsWhatMatches() throws {
+        let host = try largeHost()
+        _ = try apply(full(), on: host)
+        let kept = try host.inventory().vgpus.filter { $0.parent.hasPrefix("0000:17:") }.map(\.uuid)
+        let changed = DeclaredLayout(name: "changed", entries: [
+            .init(gpus: .gpus(["0000:17:00.0"]), vgpus: [.init(type: "nvidia-500", count: 4)], origin: "a"),
+            .init(gpus: .gpus(["0000:27:00.0"]), vgpus: [.init(type: "nvidia-501", count: 2)], origin: "b"),
+        ])
+        let outcome = try apply(changed, on: host)
+        #expect(outcome.result.gpus.map { $0.acts } == [false, true])
+        let after = try host.inventory()
+        #expect(after.vgpus.filter { $0.parent.hasPrefix("0000:17:") }.map(\.uuid) == kept, "same UUIDs")
+        #expect(after.vgpus.filter { $0.parent.hasPrefix("0000:27:") }.map(\.type) == ["nvidia-501", "nvidia-501"])
+        #expect(after.vgpus.count == 4 + 2 + 8, "GPUs the layout does not name are left alone")
+        #expect(after.definitions.count == after.vgpus.count)
+    }
+
+    @Test func aCapacityRefusalChangesNothing() throws {
+        let host = try largeHost()
+        let before = host.snapshot()
+        let error = #expect(throws: VGPUError.self) { try apply(full(count: 5), on: host) }
+        #expect(error?.kind == .noCapacity)
+        #expect(changes(before, host.snapshot()).filter { !$0.hasPrefix("run/") } == [])
+    }
+
+    @Test func aFailingLaneRollsEveryLaneBack() throws {
+        let host = try largeHost()
+        let before = host.snapshot()
+        // The 20th mutating call fails; whatever lanes had done is undone.
+        #expect(throws: VGPUError.self) { try apply(full(), on: host, os: FaultInjectingOS(SimulatedKernel(tree: host.tree), failAt: 20)) }
+        #expect(changes(before, host.snapshot()).filter { !$0.hasPrefix("run/") } == [])
+    }
+
+    /// A process dying at any call (`.dead`: that call and every later one fail, on every lane) leaves, after
+    /// recovery, either the host as it was or the layout complete.
+    @Test func killedAtEveryCallIsAllOrNothingAfterRecovery() throws {
+        let layout = DeclaredLayout(name: "small", entries: [.init(gpus: .indices([0, 1]), vgpus: [.init(type: "nvidia-501", count: 2)], origin: "t")])
+        let probe = try largeHost(gpus: 2, vfs: 2, types: 2)
+        let counter = FaultInjectingOS(SimulatedKernel(tree: probe.tree))
+        _ = try apply(layout, on: probe, os: counter)
+        for crashAt in 1...counter.countedCalls {
+            let host = try largeHost(gpus: 2, vfs: 2, types: 2)
+            let before = host.snapshot()
+            _ = try? apply(layout, on: host, os: FaultInjectingOS(SimulatedKernel(tree: host.tree), failAt: crashAt, mode: .dead))
+            let healthy = SimulatedKernel(tree: host.tree)
+            _ = try Recovery(journal: host.journal(healthy), runner: host.runner(healthy)).run()
+            let after = host.snapshot()
+            // The lock file and VF records under run/ are not the layout's state; UUIDs differ between runs.
+            let inventory = try host.inventory()
+            let vgpus = inventory.vgpus
+            let none = changes(before, after).filter { !$0.hasPrefix("run/") }.isEmpty
+            let all = vgpus.count == 4 && Set(vgpus.map(\.type)) == ["nvidia-501"] && inventory.definitions.count == 4
+            #expect(none || all, "crash at call \(crashAt) of \(counter.countedCalls): \(vgpus.count) vGPUs")
+        }
+    }
+}
+
+final class Lines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+}
