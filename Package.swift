@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "VGPUFixtures", dependencies: ["VGPUCore", "VGPUHost"]),
 
         .executableTarget(name: "vgpuctl", dependencies: [
-            "VGPUCore", "VGPUHost", "VGPUApp", "VGPUImport",
+            "VGPUCore", "VGPUHost", "VGPUApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The daemon's front-end logic (udev watcher, VF enabler, periodic reconcile, metrics), kept out of the
