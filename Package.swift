@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // VGPUImport only: YAML, for NVIDIA vgpu-device-manager's config file (its node API keeps mapping order and
+        // each node's line).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libvirt's headers only (libvirt-dev): types and constants. libvirt itself is not linked; it is loaded
@@ -38,6 +41,10 @@ let package = Package(
         .target(name: "VGPUUdev", dependencies: ["VGPUCore", "VGPUHost", "CUdev"]),
         // The application layer: the use cases every front end (CLI, hook, reconcile, vgpud) calls.
         .target(name: "VGPUApp", dependencies: ["VGPUCore", "VGPUHost"]),
+        // Pure, like VGPUCore: other tools' files read into VGPUCore's values (NVIDIA vgpu-device-manager's YAML
+        // config into a DeclaredLayout). Apart from VGPUCore because it needs Yams: VGPUCore has no dependency, so
+        // fuzz/ compiles it with no remote package, and only what reads such a file links a YAML parser.
+        .target(name: "VGPUImport", dependencies: ["VGPUCore", .product(name: "Yams", package: "Yams")], exclude: ["README.md"]),
         // Builds sysfs trees that mirror real hosts, for tests and the benchmark generator.
         .target(name: "VGPUFixtures", dependencies: ["VGPUCore", "VGPUHost"]),
 
@@ -69,6 +76,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "VGPUCoreTests", dependencies: ["VGPUCore"]),
+        .testTarget(name: "VGPUImportTests", dependencies: ["VGPUCore", "VGPUImport"]),
         // The tests link libvirt (the product does not): LibvirtAPITests checks the dlsym table against the C
         // declarations at compile time.
         .testTarget(name: "VGPUHostTests", dependencies: ["VGPUCore", "VGPUHost", "VGPUFixtures", "VGPUApp", "CLibvirt"],

@@ -18,8 +18,9 @@ public struct DeclaredLayout: Equatable, Sendable {
         case gpus([String])
         /// Every GPU of a `[groups.NAME]` group.
         case group(String)
-        /// vgpu-device-manager's `devices: [0, 2]`: indices into the host's GPUs in PCI address order (after the
-        /// device filter).
+        /// vgpu-device-manager's `devices: [0, 2]`: indices into the host's NVIDIA GPUs (PFs, not VFs) in PCI address
+        /// order, counted over all of them: the device filter does not renumber them, it is a further condition
+        /// (vgpu-device-manager's `WalkSelectedVGPUConfigForEachGPU`).
         case indices([Int])
     }
 
@@ -37,8 +38,9 @@ public struct DeclaredLayout: Equatable, Sendable {
 
     public struct Entry: Equatable, Sendable {
         public var gpus: Selector
-        /// vgpu-device-manager's `device-filter`: PCI IDs as it writes them (`0x20B010DE`: device, then vendor;
-        /// with a subsystem, `0x151F10DE` style IDs of the subsystem too). Empty: no filter.
+        /// vgpu-device-manager's `device-filter`: PCI IDs, device then vendor (`0x20b010de`), or with the subsystem's
+        /// device and vendor after a colon (`0x20b010de:0x151f10de`), lowercase; a GPU passes if it matches any of
+        /// them (all four IDs where a subsystem is given). Empty: no filter.
         public var deviceFilter: [String]
         /// In the order written.
         public var vgpus: [TypeCount]
