@@ -98,9 +98,13 @@ public enum ApplyPlanner {
                 }
                 gpus = filtered.filter { config.group(of: $0)?.name == group.name }
             case .indices(let indices):
+                // As vgpu-device-manager counts them: every GPU in PCI address order; the device filter is a further
+                // condition on the GPU an index names, not a renumbering.
                 for index in indices {
-                    if index >= 0, index < filtered.count { gpus.append(filtered[index]) } else {
-                        problems.add(.invalidInput, "GPU index \(index) is out of range: this host has \(filtered.count) GPU(s)\(entry.deviceFilter.isEmpty ? "" : " matching the device filter")\(where_)",
+                    if index >= 0, index < allGPUs.count {
+                        if filtered.contains(allGPUs[index]) { gpus.append(allGPUs[index]) }
+                    } else {
+                        problems.add(.invalidInput, "GPU index \(index) is out of range: this host has \(allGPUs.count) GPU(s)\(where_)",
                                      fix: "indices count from 0 in PCI address order")
                     }
                 }
