@@ -44,7 +44,7 @@ let package = Package(
         // Pure, like VGPUCore: other tools' files read into VGPUCore's values (NVIDIA vgpu-device-manager's YAML
         // config into a DeclaredLayout). Apart from VGPUCore because it needs Yams: VGPUCore has no dependency, so
         // fuzz/ compiles it with no remote package, and only what reads such a file links a YAML parser.
-        .target(name: "VGPUImport", dependencies: ["VGPUCore", .product(name: "Yams", package: "Yams")], exclude: ["README.md"]),
+        .target(name: "VGPUImport", dependencies: ["VGPUCore", .product(name: "Yams", package: "Yams")]),
         // Builds sysfs trees that mirror real hosts, for tests and the benchmark generator.
         .target(name: "VGPUFixtures", dependencies: ["VGPUCore", "VGPUHost"]),
 
