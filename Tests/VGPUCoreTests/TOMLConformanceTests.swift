@@ -251,6 +251,12 @@ import Testing
         ("a = 1\u{0}\nb = 2", 1),
         ("[x]\n\"a\\u0000\" = 1", 2),
         ("[x]\na = \"b\\u0000\"", 2),
+        // toml++ 3.4.0 asserts on these (vgpuctl aborted): refused before it sees them, after any earlier mistake.
+        ("[/", 1),
+        ("a = 1\n\n  [[ /x]]", 3),
+        ("\u{FEFF}[ \u{e9}]", 1),
+        ("a = [\n[/]]\n[=", 2),
+        ("a = \"\"\"\n[/\"\"\"\nb = pack\n[/", 3),
     ])
     func invalidTOMLIsRefusedWithFileAndLine(text: String, line: Int) {
         let error = #expect(throws: VGPUError.self) { try HostConfig.parse(text, file: "/etc/vgpuctl/vgpuctl.conf") }

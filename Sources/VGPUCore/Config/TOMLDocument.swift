@@ -68,13 +68,18 @@ public struct TOMLDocument: Sendable, Equatable {
             throw VGPUError(.invalidInput, "\(file):\(Self.line(of: nul, in: bytes)): the file contains a NUL byte",
                             fix: "remove it: TOML allows no control characters but tab outside strings' escapes")
         }
-        let parsed: TOMLTable
-        do { parsed = try TOMLTable(string: text) } catch let error as TOMLParseError {
-            throw Self.syntaxError(error, file: file, bytes: bytes)
-        }
-        defer { parsed.clear() }  // TOMLKit never frees a parsed document; clearing the root frees all of its nodes
         var locator = KeyLocator(bytes)
         locator.scan()
+        // toml++ 3.4.0 (in TOMLKit 0.6.0) asserts, or with NDEBUG assumes, that a table header's '[' is followed
+        // by a key or ']': "[/" aborts the process. The scan follows what toml++ reads up to its first error, so
+        // such a header is refused here; toml++ still reports any earlier mistake (it parses the text before it).
+        if let header = locator.keylessHeader {
+            try Self.parse(text: String(decoding: bytes[..<header.offset], as: UTF8.self), file: file, bytes: bytes).clear()
+            throw VGPUError(.invalidInput, "\(file):\(header.line): a table header without a key",
+                            fix: "name the table after '[': [groups.NAME], [gpus.\"0000:17:00.0\"], [[layouts.NAME.entries]]")
+        }
+        let parsed = try Self.parse(text: text, file: file, bytes: bytes)
+        defer { parsed.clear() }  // TOMLKit never frees a parsed document; clearing the root frees all of its nodes
         if let line = locator.nulEscapeLine {
             throw VGPUError(.invalidInput, "\(file):\(line): a string or key holds \\u0000 (NUL)",
                             fix: "remove it: vgpuctl passes names to the kernel and libvirt, where a NUL would cut them short")
@@ -82,6 +87,12 @@ public struct TOMLDocument: Sendable, Equatable {
         var unlocated: [String] = []
         root = Self.table(parsed, path: [], line: 1, positions: locator.positions, unlocated: &unlocated)
         unlocatedKeys = unlocated
+    }
+
+    private static func parse(text: String, file: String, bytes: [UInt8]) throws -> TOMLTable {
+        do { return try TOMLTable(string: text) } catch let error as TOMLParseError {
+            throw Self.syntaxError(error, file: file, bytes: bytes)
+        }
     }
 
     static func line(of offset: Int, in bytes: [UInt8]) -> Int {
@@ -209,6 +220,8 @@ struct KeyLocator {
     private var tableArrays: [[Part]: Int] = [:]
     /// The first line with a \u0000 or \U00000000 escape.
     private(set) var nulEscapeLine: Int?
+    /// A table header whose '[' or '[[' is followed by neither a key nor ']' (where its line starts, and its line).
+    private(set) var keylessHeader: (offset: Int, line: Int)?
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
@@ -246,6 +259,10 @@ struct KeyLocator {
         let isArray = peek() == UInt8(ascii: "[")
         if isArray { index += 1 }
         skipSpaces()
+        if let next = peek(), !Self.isBareKeyByte(next), next != UInt8(ascii: "\""), next != UInt8(ascii: "'"), next != UInt8(ascii: "]") {
+            keylessHeader = (lineStart, line)
+            throw Stop()
+        }
         let keys = try key()
         skipSpaces()
         try expect("]")
