@@ -253,6 +253,8 @@ import Testing
         ("[x]\na = \"b\\u0000\"", 2),
         // toml++ 3.4.0 asserts on these (vgpuctl aborted): refused before it sees them, after any earlier mistake.
         ("[/", 1),
+        ("[S-]\np= [} = \"", 2),
+        ("a = [\n  1,\n  \u{A0}2]", 3),
         ("a = 1\n\n  [[ /x]]", 3),
         ("\u{FEFF}[ \u{e9}]", 1),
         ("a = [\n[/]]\n[=", 2),

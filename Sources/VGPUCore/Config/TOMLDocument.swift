@@ -78,6 +78,10 @@ public struct TOMLDocument: Sendable, Equatable {
             throw VGPUError(.invalidInput, "\(file):\(header.line): a table header without a key",
                             fix: "name the table after '[': [groups.NAME], [gpus.\"0000:17:00.0\"], [[layouts.NAME.entries]]")
         }
+        if let line = locator.badArrayItemLine {
+            throw VGPUError(.invalidInput, "\(file):\(line): an array holds something that is not a value",
+                            fix: "write the array's items as values separated by commas: [\"a\", \"b\"]")
+        }
         let parsed = try Self.parse(text: text, file: file, bytes: bytes)
         defer { parsed.clear() }  // TOMLKit never frees a parsed document; clearing the root frees all of its nodes
         if let line = locator.nulEscapeLine {
@@ -222,6 +226,8 @@ struct KeyLocator {
     private(set) var nulEscapeLine: Int?
     /// A table header whose '[' or '[[' is followed by neither a key nor ']' (where its line starts, and its line).
     private(set) var keylessHeader: (offset: Int, line: Int)?
+    /// The line of an array item that starts with '}' or non-ASCII whitespace.
+    private(set) var badArrayItemLine: Int?
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
@@ -296,6 +302,11 @@ struct KeyLocator {
                 skipBlankLinesAndComments()
                 guard let next = peek() else { throw Stop() }
                 if next == UInt8(ascii: "]") { index += 1; return }
+                // toml++ 3.4.0 asserts that an array item does not start with '}' or non-ASCII whitespace.
+                if next == UInt8(ascii: "}") || next >= 0x80 && Self.startsWithUnicodeSpace(bytes[index...]) {
+                    badArrayItemLine = line
+                    throw Stop()
+                }
                 note(path + [.index(item)], at: here)
                 try value(path + [.index(item)])
                 skipBlankLinesAndComments()
@@ -344,6 +355,11 @@ struct KeyLocator {
             index += 1
             skipSpaces()
         }
+    }
+
+    static func startsWithUnicodeSpace(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard let scalar = String(decoding: bytes.prefix(4), as: UTF8.self).unicodeScalars.first else { return false }
+        return scalar.properties.isWhitespace
     }
 
     static func isBareKeyByte(_ byte: UInt8) -> Bool {
