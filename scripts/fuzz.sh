@@ -72,11 +72,11 @@ failed=0
 for target in "${targets[@]}"; do
   dir=$out/$target
   rm -rf "$dir" && mkdir -p "$dir/new"
-  rc=0 extra=()
+  rc=0 extra=() leaks=1
   # TOMLKit 0.6.0 has no way to free a parsed document or the strings it returns: LeakSanitizer would report
-  # every input (HostContext parses an unchanged file once, so the product does not grow).
-  [ "$target" = config ] && extra=(-detect_leaks=0)
-  "$bin/fuzz-$target" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}" \
+  # every input, and again at exit (HostContext parses an unchanged file once, so the product does not grow).
+  [ "$target" = config ] && extra=(-detect_leaks=0) leaks=0
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=$leaks "$bin/fuzz-$target" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}" \
     -artifact_prefix="$dir/" -dict="fuzz/dict/$target.dict" "$dir/new" "fuzz/corpus/$target" > "$dir/log" 2>&1 || rc=$?
   # libFuzzer's last status line ("#N DONE cov: C ft: F corp: U/SIZE ...") and its final stats.
   status=$(grep -E '^#[0-9]+.*cov: ' "$dir/log" | tail -1)
