@@ -21,6 +21,9 @@ let package = Package(
         // VGPUImport only: YAML, for NVIDIA vgpu-device-manager's config file (its node API keeps mapping order and
         // each node's line).
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The config file's TOML 1.0 parser (VGPUCore/Config): TOMLKit wraps toml++, which upstream passes the
+        // toml-test suite's valid and invalid cases. Exact: HostConfig relies on how 0.6.0 reports errors.
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
         // libvirt's headers only (libvirt-dev): types and constants. libvirt itself is not linked; it is loaded
@@ -34,7 +37,7 @@ let package = Package(
         .systemLibrary(name: "CLibUUID", pkgConfig: "uuid", providers: [.apt(["uuid-dev"])]),
 
         // Pure: models, validation, placement, plans, XML generation. No file, process or library I/O.
-        .target(name: "VGPUCore"),
+        .target(name: "VGPUCore", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
         // Adapters: sysfs, libvirt, udev, libuuid, definitions, journal, lock. The OS is touched in OS/.
         .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CLibUUID"]),
         // The udev adapter (libudev monitor and its scripted fake): vgpud's only, kept apart from VGPUHost.

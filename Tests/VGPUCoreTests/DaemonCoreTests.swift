@@ -89,7 +89,7 @@ import Testing
         ("[vgpud]\nreconcile_interval = 1", "f:2: reconcile_interval = 1 is out of range", "10 to 86400"),
         ("[vgpud]\nprune = \"yes\"", "f:2: 'prune' is a string, but must be true or false", "README"),
         ("[vgpud]\ninterval = 60", "f:2: unknown key 'interval' in [vgpud]", "reconcile_interval, prune"),
-        ("[vgpud.x]", "f:1: the daemon's table is [vgpud], not [vgpud.x]", "[vgpud]"),
+        ("[vgpud.x]", "f:1: unknown key 'x' in [vgpud]", "reconcile_interval, prune"),
         ("[daemon]", "f:1: unknown table [daemon]", "[vgpud]"),
     ])
     func mistakesAreRefusedWithFileLineAndFix(text: String, message: String, fix: String) {

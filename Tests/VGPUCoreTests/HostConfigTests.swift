@@ -36,19 +36,23 @@ import Testing
     @Test(arguments: [
         ("[groups.a]\npolcy = \"pack\"", "f:2: unknown key 'polcy' in [groups.a]", "policy, gpus"),
         ("[groups.a]\npolicy = \"fill\"", "f:2: unknown policy 'fill'", "\"pack\""),
-        ("[groups.a]\npolicy = pack", "f:2: cannot read the value 'pack'", "quote strings"),
+        ("[groups.a]\npolicy = pack", "f:2: error while parsing value: could not determine value type", "strings are quoted"),
         ("[groups.a]\ngpus = \"x\"", "f:2: 'gpus' is a string, but must be an array of strings", "README"),
         ("[groups.a]\ngpus = [\"x\"]\n[groups.b]\ngpus = [\"y\", \"x\"]", "f:4: GPU x is in group a (line 2) and in group b", "one group"),
         ("[groups.a]\n[groups.b]\n", "f:2: groups a and b both take every GPU", "gpus list"),
-        ("[groups.a]\n[groups.a]", "f:2: table [groups.a] is declared twice (first on line 1)", "merge"),
-        ("[groups.a]\npolicy = \"pack\"\npolicy = \"spread\"", "f:3: key 'policy' is set twice (first on line 2)", "keep one"),
+        ("[groups.a]\n[groups.a]", "f:2: error while parsing table header: cannot redefine existing table (column 1): [groups.a]", "merge"),
+        ("[groups.a]\npolicy = \"pack\"\npolicy = \"spread\"", "f:3: error while parsing key-value pair: cannot redefine existing string (column 10): policy = \"spread\"", "keep one"),
         ("policy = \"pack\"", "f:1: 'policy' is outside any table", "[groups.NAME]"),
         ("[pools.a]", "f:1: unknown table [pools]", "[groups.NAME]"),
         ("[gpus.\"0000:10:00.0\"]\ntypes = [\"../x\"]", "f:2: type '../x' would leave its directory", "'/'"),
         ("[gpus.\"0000:10:00.0\"]\nheterogeneous = \"yes\"", "f:2: 'heterogeneous' is a string, but must be true or false", "README"),
-        ("[groups.a]\ngpus = [\"x\",", "f:2: unterminated array", "one line"),
+        ("[groups.a]\ngpus = [\"x\",", "f:2: error while parsing array: encountered end-of-file", "still open"),
         ("[groups.a]\ngpus = []", "f:2: group a lists no GPUs", "drop the gpus key"),
-        ("[groups.a\n", "f:1: expected ']'", "README"),
+        ("[groups.a\n", "f:1: error while parsing table header: expected ']'", "close the table header"),
+        ("[gpus.0000:10:00.0]", "f:1: error while parsing table header", "[gpus.\"0000:17:00.0\"]"),
+        ("[groups.a]\ngpus = [\"x\", 3]", "f:2: 'gpus' holds an integer, but must be an array of strings", "quote each item"),
+        ("layout = 3", "f:1: 'layout' is an integer, but must be a string", "README"),
+        ("groups = \"a\"", "f:1: 'groups' is a string, but must be a table", "README"),
     ])
     func mistakesAreRefusedWithFileLineAndFix(text: String, message: String, fix: String) {
         let error = #expect(throws: VGPUError.self) { try HostConfig.parse(text, file: "f") }
@@ -67,7 +71,7 @@ import Testing
             ("[hook]\nlock_wait = 601", "f:2: lock_wait = 601 is out of range", "1 to 600"),
             ("[hook]\nlock_wait = \"10\"", "f:2: 'lock_wait' is a string, but must be an integer (seconds)", "README"),
             ("[hook]\nwait = 10", "f:2: unknown key 'wait' in [hook]", "lock_wait"),
-            ("[hook.x]", "f:1: the hook's table is [hook], not [hook.x]", "[hook]"),
+            ("[hook.x]", "f:1: unknown key 'x' in [hook]", "lock_wait"),
         ] {
             let error = #expect(throws: VGPUError.self) { try HostConfig.parse(text, file: "f") }
             #expect(error?.message.hasPrefix(message) == true, "\(error?.message ?? "no error")")

@@ -2,13 +2,17 @@ import FuzzSupport
 import VGPUCore
 
 /// The host config file (/etc/vgpuctl/vgpuctl.conf): `HostConfig.parse`, what `HostContext.placementConfig`
-/// calls with the file's text (TOMLSubset, then validation). Every refusal must name the file and the line
+/// calls with the file's text (TOMLDocument: TOMLKit and the key scan, then validation). Every refusal must name the file and the line
 /// ("FILE:LINE: ...") and give a fix; a parsed config must hold what placement relies on.
 @main enum FuzzConfig {
     static let file = "/etc/vgpuctl/vgpuctl.conf"
 
     static func main() {
         runFuzzer { bytes in
+            // Every key of a document toml++ accepts must be placed by TOMLDocument's scan (its line and order).
+            if let document = try? TOMLDocument(parsing: text(bytes), file: file), !document.unlocatedKeys.isEmpty {
+                finding("keys the scan could not place: \(document.unlocatedKeys)")
+            }
             let config: PlacementConfig
             do { config = try HostConfig.parse(text(bytes), file: file) } catch {
                 expectClearRefusal(error, prefix: file + ":")
@@ -22,6 +26,14 @@ import VGPUCore
                 if let count = rule.sriovNumVFs, !(1...65535).contains(count) { finding("sriov_numvfs \(count) for \(gpu)") }
             }
             if let interval = config.daemon.reconcileInterval, !(10...86_400).contains(interval) { finding("reconcile_interval \(interval)") }
+            if let selected = config.selectedLayout, config.layouts[selected] == nil { finding("layout \(selected) selected, not declared") }
+            for (name, layout) in config.layouts {
+                if layout.entries.isEmpty { finding("layout \(name) has no entries") }
+                for entry in layout.entries where entry.vgpus.isEmpty || entry.vgpus.contains(where: { !(1...65535).contains($0.count) })
+                    || !entry.origin.hasPrefix(file + ":") {
+                    finding("layout \(name): \(entry)")
+                }
+            }
         }
     }
 }
