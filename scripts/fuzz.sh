@@ -13,6 +13,9 @@
 # (-rss_limit_mb=2048), or a broken property a target checks (fuzz/Targets/*/Fuzz*.swift) is a finding.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]  build, then run each target SECONDS (default 60) one after another
+#   FUZZ_RUNS=N FUZZ_SEED=S scripts/fuzz.sh  instead, N inputs a target from seed S: the same inputs every time, so
+#                                          a run is reproducible (what CI runs: a new finding fails the change that
+#                                          brought it, not a later, unrelated one)
 #   scripts/fuzz.sh --merge [TARGET...]    add to fuzz/corpus/ what the last runs found that covers more
 #
 # Build: fuzz/ is a SwiftPM package of its own (the main package never links libFuzzer). Its Product/ holds
@@ -76,13 +79,15 @@ for target in "${targets[@]}"; do
   # TOMLKit 0.6.0 has no way to free a parsed document or the strings it returns: LeakSanitizer would report
   # every input, and again at exit (HostContext parses an unchanged file once, so the product does not grow).
   [ "$target" = config ] && extra=(-detect_leaks=0) leaks=0
-  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=$leaks "$bin/fuzz-$target" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}" \
+  if [ -n "${FUZZ_RUNS:-}" ]; then extra+=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}"); else extra+=(-max_total_time="$seconds"); fi
+  started=$(date +%s)
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=$leaks "$bin/fuzz-$target" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}" \
     -artifact_prefix="$dir/" -dict="fuzz/dict/$target.dict" "$dir/new" "fuzz/corpus/$target" > "$dir/log" 2>&1 || rc=$?
   # libFuzzer's last status line ("#N DONE cov: C ft: F corp: U/SIZE ...") and its final stats.
   status=$(grep -E '^#[0-9]+.*cov: ' "$dir/log" | tail -1)
   field() { sed -n "s/.*$1 \([^ ]*\).*/\1/p" <<< "$status"; }
   stat() { sed -n "s/^stat::$1: *//p" "$dir/log" | tail -1; }
-  summary="$target: $seconds s, $(stat number_of_executed_units) executions, $(stat average_exec_per_sec) exec/s, cov $(field cov:), ft $(field ft:), corpus $(field corp:) (files/bytes), new $(ls "$dir/new" | wc -l)"
+  summary="$target: $(( $(date +%s) - started )) s, $(stat number_of_executed_units) executions, $(stat average_exec_per_sec) exec/s, cov $(field cov:), ft $(field ft:), corpus $(field corp:) (files/bytes), new $(ls "$dir/new" | wc -l)"
   reproducer=$(ls "$dir"/crash-* "$dir"/timeout-* "$dir"/oom-* "$dir"/leak-* "$dir"/slow-unit-* 2>/dev/null | head -1)
   if [ $rc = 0 ] && [ -z "$reproducer" ]; then
     echo "ok - $summary"

@@ -259,6 +259,9 @@ import Testing
         ("\u{FEFF}[ \u{e9}]", 1),
         ("a = [\n[/]]\n[=", 2),
         ("a = \"\"\"\n[/\"\"\"\nb = pack\n[/", 3),
+        ("__ =1979-05-27T'7:32:00Z ", 1),
+        ("[vgpud]\nprune = false\nd = 1979-05-27t", 3),
+        ("a = [1979-05-27T]", 1),
     ])
     func invalidTOMLIsRefusedWithFileAndLine(text: String, line: Int) {
         let error = #expect(throws: VGPUError.self) { try HostConfig.parse(text, file: "/etc/vgpuctl/vgpuctl.conf") }

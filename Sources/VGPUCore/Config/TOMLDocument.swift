@@ -78,6 +78,10 @@ public struct TOMLDocument: Sendable, Equatable {
             throw VGPUError(.invalidInput, "\(file):\(header.line): a table header without a key",
                             fix: "name the table after '[': [groups.NAME], [gpus.\"0000:17:00.0\"], [[layouts.NAME.entries]]")
         }
+        if let line = locator.badDateTimeLine {
+            throw VGPUError(.invalidInput, "\(file):\(line): a date followed by 'T' but no time",
+                            fix: "write a whole date-time, 1979-05-27T07:32:00Z, or the date alone, 1979-05-27")
+        }
         if let line = locator.badArrayItemLine {
             throw VGPUError(.invalidInput, "\(file):\(line): an array holds something that is not a value",
                             fix: "write the array's items as values separated by commas: [\"a\", \"b\"]")
@@ -228,6 +232,9 @@ struct KeyLocator {
     private(set) var keylessHeader: (offset: Int, line: Int)?
     /// The line of an array item that starts with '}' or non-ASCII whitespace.
     private(set) var badArrayItemLine: Int?
+    /// The line of a date followed by `T` and no digit, on which toml++ 3.4.0 asserts (or with NDEBUG assumes)
+    /// that a time follows ("1979-05-27T'7:32:00Z" aborted the process; found by fuzzing).
+    private(set) var badDateTimeLine: Int?
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
@@ -334,6 +341,10 @@ struct KeyLocator {
             let start = index
             while let next = peek(), !"\n,]}#".utf8.contains(next) { index += 1 }
             guard index > start else { throw Stop() }
+            if Self.isDateWithoutTime(bytes[start..<index]) {
+                badDateTimeLine = line
+                throw Stop()
+            }
         }
     }
 
@@ -355,6 +366,18 @@ struct KeyLocator {
             index += 1
             skipSpaces()
         }
+    }
+
+    /// `YYYY-MM-DDT` (or `t`) not followed by a digit: not TOML, and what toml++ 3.4.0 cannot refuse safely.
+    static func isDateWithoutTime(_ token: ArraySlice<UInt8>) -> Bool {
+        let token = Array(token)
+        guard token.count >= 11 else { return false }
+        let isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+        for (offset, byte) in token[0..<10].enumerated() {
+            guard offset == 4 || offset == 7 ? byte == UInt8(ascii: "-") : isDigit(byte) else { return false }
+        }
+        guard token[10] == UInt8(ascii: "T") || token[10] == UInt8(ascii: "t") else { return false }
+        return token.count == 11 || !isDigit(token[11])
     }
 
     static func startsWithUnicodeSpace(_ bytes: ArraySlice<UInt8>) -> Bool {
