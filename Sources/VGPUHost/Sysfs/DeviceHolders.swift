@@ -75,15 +75,16 @@ public struct DeviceHolders: Sendable {
 
     /// Who holds the vGPU, from one scan (or `scanned`, a scan already made).
     public func holders(of vgpu: VGPU, scanned: [String: [Holder]]? = nil) -> [Holder] {
-        let files = files(of: vgpu)
-        guard !files.isEmpty else { return [] }
-        let table = scanned ?? scan()
-        return files.flatMap { table[$0] ?? [] }
+        holders(holding: files(of: vgpu), scanned: scanned)
     }
 
     /// Who holds the device at `directory`, from one scan (or `scanned`, a scan already made).
     public func holders(ofDeviceAt directory: String, scanned: [String: [Holder]]? = nil) -> [Holder] {
-        let files = files(ofDeviceAt: directory)
+        holders(holding: files(ofDeviceAt: directory), scanned: scanned)
+    }
+
+    /// A device without VFIO files has no holder: /proc is not scanned for it.
+    private func holders(holding files: [String], scanned: [String: [Holder]]?) -> [Holder] {
         guard !files.isEmpty else { return [] }
         let table = scanned ?? scan()
         return files.flatMap { table[$0] ?? [] }
