@@ -250,13 +250,7 @@ struct KeyLocator {
                 if byte == UInt8(ascii: "[") {
                     table = try header()
                 } else {
-                    let position = here
-                    let keys = try key()
-                    record(table, keys, at: position)
-                    skipSpaces()
-                    try expect("=")
-                    skipSpaces()
-                    try value(table + keys)
+                    try keyValue(in: table)
                 }
             }
         } catch {
@@ -297,6 +291,17 @@ struct KeyLocator {
         return path
     }
 
+    /// `key = value`, in a table or an inline table: records where the key is written, then reads its value.
+    private mutating func keyValue(in table: [Part]) throws {
+        let position = here
+        let keys = try key()
+        record(table, keys, at: position)
+        skipSpaces()
+        try expect("=")
+        skipSpaces()
+        try value(table + keys)
+    }
+
     private mutating func value(_ path: [Part]) throws {
         guard let byte = peek() else { throw Stop() }
         switch byte {
@@ -326,13 +331,7 @@ struct KeyLocator {
                 skipBlankLinesAndComments()
                 guard let next = peek() else { throw Stop() }
                 if next == UInt8(ascii: "}") { index += 1; return }
-                let position = here
-                let keys = try key()
-                record(path, keys, at: position)
-                skipSpaces()
-                try expect("=")
-                skipSpaces()
-                try value(path + keys)
+                try keyValue(in: path)
                 skipSpaces()
                 if peek() == UInt8(ascii: ",") { index += 1 }
             }
