@@ -1,7 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: front ends (vgpuctl) -> VGPUApp (use cases) -> VGPUHost (adapters) -> VGPUCore (pure).
+// Dependencies point one way: front ends (vgpuctl, vgpud, VGPUDaemon) -> VGPUApp (use cases) -> VGPUHost (adapters) ->
+// VGPUCore (pure). The front ends do not depend on VGPUHost; SwiftPM would still let them import it (a transitive
+// dependency's module is visible), so Tests/VGPUCtlTests/LayeringTests.swift fails on any front-end file that does.
 let package = Package(
     name: "vgpuctl",
     platforms: [.macOS(.v13)],
@@ -42,7 +44,8 @@ let package = Package(
         .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CLibUUID"]),
         // The udev adapter (libudev monitor and its scripted fake): vgpud's only, kept apart from VGPUHost.
         .target(name: "VGPUUdev", dependencies: ["VGPUCore", "VGPUHost", "CUdev"]),
-        // The application layer: the use cases every front end (CLI, hook, reconcile, vgpud) calls.
+        // The application layer: the use cases every front end (CLI, hook, reconcile, vgpud, migrate) calls, through
+        // one `Application` built from one `Environment`.
         .target(name: "VGPUApp", dependencies: ["VGPUCore", "VGPUHost"]),
         // Pure, like VGPUCore: other tools' files read into VGPUCore's values (NVIDIA vgpu-device-manager's YAML
         // config into a DeclaredLayout). Apart from VGPUCore because it needs Yams: VGPUCore has no dependency, so
@@ -52,20 +55,20 @@ let package = Package(
         .target(name: "VGPUFixtures", dependencies: ["VGPUCore", "VGPUHost"]),
 
         .executableTarget(name: "vgpuctl", dependencies: [
-            "VGPUCore", "VGPUHost", "VGPUApp",
+            "VGPUCore", "VGPUApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The daemon's front-end logic (udev watcher, VF enabler, periodic reconcile, metrics), kept out of the
         // executable so tests reach it; the executable adds the HTTP endpoint and the command line.
         .target(name: "VGPUDaemon", dependencies: [
-            "VGPUCore", "VGPUHost", "VGPUApp", "VGPUUdev",
+            "VGPUCore", "VGPUApp", "VGPUUdev",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "vgpud", dependencies: [
-            "VGPUCore", "VGPUHost", "VGPUApp", "VGPUDaemon", "VGPUUdev",
+            "VGPUCore", "VGPUApp", "VGPUDaemon", "VGPUUdev",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

@@ -77,7 +77,7 @@ for target in "${targets[@]}"; do
   rm -rf "$dir" && mkdir -p "$dir/new"
   rc=0 extra=() leaks=1
   # TOMLKit 0.6.0 has no way to free a parsed document or the strings it returns: LeakSanitizer would report
-  # every input, and again at exit (HostContext parses an unchanged file once, so the product does not grow).
+  # every input, and again at exit (Environment parses an unchanged file once, so the product does not grow).
   [ "$target" = config ] && extra=(-detect_leaks=0) leaks=0
   if [ -n "${FUZZ_RUNS:-}" ]; then extra+=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}"); else extra+=(-max_total_time="$seconds"); fi
   started=$(date +%s)

@@ -2,9 +2,9 @@
 import Glibc
 #endif
 import CoreMetrics
+import Logging
 import Prometheus
 import VGPUCore
-import VGPUHost
 
 /// vgpud's metrics in one Prometheus registry: its own counters (through swift-metrics, so they would work with
 /// any backend) and the host's state as gauges set from `MetricSample`s (through the registry, which gives them
@@ -19,6 +19,8 @@ public final class DaemonMetrics: Sendable {
     public let reconcileRuns: CoreMetrics.Counter
     public let reconcileActions: CoreMetrics.Counter
     public let reconcileFailures: CoreMetrics.Counter
+    /// Reads of the host that failed (definitions, VFs, the metric snapshot): each is also logged.
+    public let hostReadFailures: CoreMetrics.Counter
 
     private let published = LockedValue<[String: Prometheus.Gauge]>([:])
 
@@ -31,8 +33,9 @@ public final class DaemonMetrics: Sendable {
         reconcileRuns = CoreMetrics.Counter(label: "vgpud_reconcile_runs_total", factory: factory)
         reconcileActions = CoreMetrics.Counter(label: "vgpud_reconcile_actions_total", factory: factory)
         reconcileFailures = CoreMetrics.Counter(label: "vgpud_reconcile_failures_total", factory: factory)
+        hostReadFailures = CoreMetrics.Counter(label: "vgpud_host_read_failures_total", factory: factory)
         // Present from the start, so a scrape before the first event shows 0 rather than nothing.
-        for counter in [udevEvents, autoStartAttempts, autoStartFailures, reconcileRuns, reconcileActions, reconcileFailures] {
+        for counter in [udevEvents, autoStartAttempts, autoStartFailures, reconcileRuns, reconcileActions, reconcileFailures, hostReadFailures] {
             counter.increment(by: 0)
         }
     }
@@ -52,6 +55,15 @@ public final class DaemonMetrics: Sendable {
             }
             for (key, gauge) in published where next[key] == nil { registry.unregisterGauge(gauge) }
             published = next
+        }
+    }
+
+    /// `read`'s value, or when it fails `fallback`, the failure logged as an error and counted.
+    public func hostRead<T>(_ what: String, logger: Logger, fallback: T, _ read: () async throws -> T) async -> T {
+        do { return try await read() } catch {
+            hostReadFailures.increment()
+            logger.error("could not read \(what): \(error)")
+            return fallback
         }
     }
 

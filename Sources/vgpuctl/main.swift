@@ -4,7 +4,6 @@ import Glibc
 #endif
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 /// `vgpuctl --version` prints the version; `--version --verbose` (either order) also the libvirt library's version,
 /// which loads libvirt. Answered before ArgumentParser parses: it needs no host, and skipping ArgumentParser's
@@ -22,12 +21,11 @@ func printVersion(verbose: Bool) -> Never {
     Console.out("vgpuctl \(VGPUVersion.string)\n")
     guard verbose else { exit(0) }
     do {
-        let version = try LibvirtAPI.load().libraryVersion()
-        Console.out("libvirt \(version) (\(LibvirtAPI.library))\n")
+        let (version, library) = try Application(environment: .resolve(), command: "vgpuctl --version").read(ReadLibvirtVersion())
+        Console.out("libvirt \(version) (\(library))\n")
         exit(0)
     } catch {
-        Console.error("vgpuctl: \(error)\n")
-        exit(error.exitCode)
+        exitWithError(error)
     }
 }
 
@@ -60,17 +58,15 @@ func exitWithError(_ error: Error) -> Never {
 }
 
 // A bounded write's child (VGPUHost/OS/BoundedWrite.swift): one sysfs write, nothing else, before anything else.
-if CommandLine.arguments.count == 4, CommandLine.arguments[1] == BoundedWrite.subcommand {
-    exit(BoundedWrite.child(path: CommandLine.arguments[2], contents: CommandLine.arguments[3]))
-}
+if let code = ProcessServices.boundedWriteChild(Array(CommandLine.arguments.dropFirst())) { exit(code) }
 // Started through the link in /etc/libvirt/hooks/qemu.d: the hook, without the argument parser.
-if let first = CommandLine.arguments.first, Paths.basename(first) == HookMain.name {
+if let first = CommandLine.arguments.first, ProcessServices.basename(first) == HookMain.name {
     HookMain.run(Array(CommandLine.arguments.dropFirst()))
 }
 // The hot, simple forms skip ArgumentParser (FastPath.swift); everything else, and every error, goes through it.
 let arguments = Array(CommandLine.arguments.dropFirst())
 if let verbose = versionRequested(arguments) { printVersion(verbose: verbose) }
-if ProcessEnvironment.value("VGPUCTL_NO_FAST_PATH") == nil, let command = FastPath.command(arguments) {
+if Environment.Variables.process["VGPUCTL_NO_FAST_PATH"] == nil, let command = FastPath.command(arguments) {
     FastPath.run(command)
 }
 runMain()

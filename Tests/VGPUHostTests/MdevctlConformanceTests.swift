@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VGPUApp
+@testable import VGPUApp
 import VGPUCore
 import VGPUFixtures
 import VGPUHost
@@ -56,8 +56,8 @@ import VGPUHost
         try text.write(toFile: directory + "/" + uuid.text, atomically: false, encoding: .utf8)
     }
 
-    func session(_ host: TestHost) throws -> HostSession {
-        try HostSession(host: HostContext(paths: host.paths, os: SimulatedKernel(tree: host.tree)), wait: 0, command: "test")
+    func session(_ host: TestHost) throws -> Session {
+        try Session(environment: Environment(paths: host.paths, os: SimulatedKernel(tree: host.tree)), wait: 0, command: "test")
     }
 
     func file(_ host: TestHost, parent: String = parent) -> String? { host.contents("etc/mdevctl.d/\(parent)/\(Self.uuid976.text)") }
@@ -79,7 +79,7 @@ import VGPUHost
         let host = try TestHost()
         defer { host.remove() }
         try populate(host)
-        try session(host).modify(Self.uuid976, parent: Self.parent, change: change)
+        try session(host).run(ModifyDefinition(Self.uuid976, parent: Self.parent, change: change))
         #expect(file(host) == expected, "\(name)")
     }
 
@@ -88,8 +88,8 @@ import VGPUHost
         let host = try TestHost()
         defer { host.remove() }
         try populate(host)
-        try session(host).modify(Self.uuid976, parent: Self.parent,
-                                 change: DefinitionChange(attribute: .add(.init(name: "added-attr", value: "added-attr-value"), index: 3)))
+        try session(host).run(ModifyDefinition(Self.uuid976, parent: Self.parent,
+                                               change: DefinitionChange(attribute: .add(.init(name: "added-attr", value: "added-attr-value"), index: 3))))
         let expected = #"""
             {
               "mdev_type": "vfio_ap-passthrough",
@@ -128,18 +128,18 @@ import VGPUHost
         let host = try TestHost()
         defer { host.remove() }
         let notDefined = #expect(throws: VGPUError.self) {
-            try session(host).modify(Self.uuid976, parent: nil, change: DefinitionChange(start: .auto))
+            try session(host).run(ModifyDefinition(Self.uuid976, parent: nil, change: DefinitionChange(start: .auto)))
         }
         #expect(notDefined?.kind == .notFound)
         try populate(host)
         try populate(host, parent: "0000:00:02.0")
-        let multiple = #expect(throws: VGPUError.self) { try session(host).modify(Self.uuid976, parent: nil, change: DefinitionChange(start: .auto)) }
+        let multiple = #expect(throws: VGPUError.self) { try session(host).run(ModifyDefinition(Self.uuid976, parent: nil, change: DefinitionChange(start: .auto))) }
         #expect(multiple?.fix == "name one with --parent")
-        try session(host).modify(Self.uuid976, parent: Self.parent, change: DefinitionChange(start: .auto))
+        try session(host).run(ModifyDefinition(Self.uuid976, parent: Self.parent, change: DefinitionChange(start: .auto)))
         #expect(file(host) == Self.mdevctlFile(start: "auto", Self.sixAttributes), "multiple-parent.expected")
         #expect(file(host, parent: "0000:00:02.0") == Self.definedJSON, "the other parent's file is untouched")
         #expect(throws: VGPUError.self) {
-            try session(host).modify(Self.uuid976, parent: Self.parent, change: DefinitionChange(attribute: .delete(index: 6)))
+            try session(host).run(ModifyDefinition(Self.uuid976, parent: Self.parent, change: DefinitionChange(attribute: .delete(index: 6))))
         }
         #expect(file(host) == Self.mdevctlFile(start: "auto", Self.sixAttributes))
     }
@@ -155,7 +155,7 @@ import VGPUHost
             try "#!/bin/sh\njson=$(cat)\nexit \(passes ? 0 : 1)\n".write(toFile: path, atomically: false, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
             do {
-                try session(host).modify(Self.uuid976, parent: Self.parent, change: DefinitionChange(start: .auto))
+                try session(host).run(ModifyDefinition(Self.uuid976, parent: Self.parent, change: DefinitionChange(start: .auto)))
                 #expect(passes, "\(script)")
                 #expect(file(host) == Self.mdevctlFile(start: "auto", Self.sixAttributes))
             } catch let error as VGPUError {
@@ -195,10 +195,10 @@ import VGPUHost
         defer { host.remove() }
         try populate(host, parent: "mtty", Self.mdevctlFile(type: "mtty-2", [("vendor/test_attr", "a"), ("vendor/test_attr", "b")]))
         try populate(host, parent: "mdpy", Self.mdevctlFile(type: "mdpy-vga", []))
-        let underspecified = #expect(throws: VGPUError.self) { try session(host).start(Self.uuid976) }
+        let underspecified = #expect(throws: VGPUError.self) { try session(host).run(StartVGPU(Self.uuid976)) }
         #expect(underspecified?.kind == .invalidInput)
         #expect(!FileManager.default.fileExists(atPath: host.root + "/sys/bus/mdev/devices/\(Self.uuid976.text)"))
-        try session(host).start(Self.uuid976, parent: "mtty")
+        try session(host).run(StartVGPU(Self.uuid976, parent: "mtty"))
         #expect(host.contents("sys/bus/mdev/devices/\(Self.uuid976.text)/vendor/test_attr") == "b")
     }
 
@@ -209,7 +209,7 @@ import VGPUHost
         defer { host.remove() }
         try populate(host, parent: "mtty", Self.mdevctlFile(type: "mtty-2", [("nvidia/vgpu_params", "enable_uvm=1")]))
         let before = host.snapshot()
-        let error = #expect(throws: VGPUError.self) { try session(host).start(Self.uuid976) }
+        let error = #expect(throws: VGPUError.self) { try session(host).run(StartVGPU(Self.uuid976)) }
         #expect(error?.message.contains("'nvidia/vgpu_params' = 'enable_uvm=1'") == true)
         #expect(changes(before, host.snapshot()).filter { !$0.hasPrefix("run/vgpuctl") } == [])
     }

@@ -1,7 +1,7 @@
 import VGPUCore
 
 /// A `Hypervisor` that answers repeated reads from what it has already read, for the span of one operation
-/// under the host lock (a `HostSession`), and forgets what a change made through it can have changed.
+/// under the host lock (a `Session`), and forgets what a change made through it can have changed.
 ///
 /// Why: every read is a round trip to libvirtd. One `create --vm` used to ask for the same domain's lookup,
 /// state and definition up to six times (the usage scan, the domain check, NUMA pinning, each step's

@@ -1,7 +1,6 @@
 import ArgumentParser
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,13 +51,13 @@ struct ApplyCommand: ParsableCommand {
         if let name { command += " " + name }
         var progress: (@Sendable (String) -> Void)?
         if !json && !dryRun { progress = { @Sendable line in Console.error("vgpuctl: apply: " + line + "\n") } }
-        let outcome = try LayoutApplication(host: host.context, libvirt: libvirt.settings)
-            .run(layout: name, dryRun: dryRun, wait: lock.wait, command: command, progress: progress)
+        let application = host.application(lock: lock, libvirt: libvirt, command: command)
+        let outcome = try dryRun ? application.read(PreviewLayout(name: name)) : application.run(ApplyLayout(name: name, progress: progress))
         if json { try JSONOutput.print(ApplyJSON(outcome)) } else { Console.out(Self.text(outcome)) }
         if dryRun && outcome.acts { throw ExitCode(2) }
     }
 
-    static func text(_ outcome: LayoutApplication.Outcome) -> String {
+    static func text(_ outcome: ApplyLayout.Outcome) -> String {
         let result = outcome.result
         guard result.acts else { return "layout \(result.layout): nothing to do (\(result.gpus.count) GPU(s) match)\n" }
         var lines: [String] = []
@@ -95,7 +94,7 @@ struct ApplyJSON: Encodable {
     let gpus: [GPU]
     let recovered: [String]
 
-    init(_ outcome: LayoutApplication.Outcome) {
+    init(_ outcome: ApplyLayout.Outcome) {
         layout = outcome.result.layout
         dryRun = outcome.dryRun
         changed = outcome.acts

@@ -1,7 +1,6 @@
 import ArgumentParser
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 struct NodedevsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,7 +15,7 @@ struct NodedevsCommand: ParsableCommand {
     @OptionGroup var libvirt: LibvirtOptions
 
     func run() throws {
-        let devices = try libvirt.open().nodeDevices()
+        let devices = try Application(environment: .resolve(connect: libvirt.connect), command: HostOptions.commandLine).read(ReadNodeDevices())
         if output.json { return try JSONOutput.print(devices) }
         var table = Table("NAME", "PARENT", "STATE", "UUID", "TYPE(S)")
         for device in devices {

@@ -18,11 +18,11 @@ struct TypesCommand: ParsableCommand {
         if let parent { _ = try Validation.parentName(parent) }
     }
 
-    func run() throws { try Self.run(host: host.context, parent: parent, json: output.json) }
+    func run() throws { try Self.run(host.application(), parent: parent, json: output.json) }
 
     /// The command's work, shared with the fast path (FastPath.swift).
-    static func run(host: HostContext, parent: String?, json: Bool) throws {
-        var parents = try host.inventory().parents
+    static func run(_ application: Application, parent: String?, json: Bool) throws {
+        var parents = try application.read(ReadInventory()).parents
         if let parent {
             parents = parents.filter { $0.name == parent }
             if parents.isEmpty {

@@ -55,19 +55,17 @@ public struct LiveMigration {
         }
     }
 
-    public let host: HostContext
+    /// The host, the lock wait and holder name for the release afterwards (the migration itself holds no lock:
+    /// the source's own hook runs during it).
+    public let application: Application
     public let options: Options
-    /// How to take the host lock for the release afterwards (the migration itself holds no lock: the source's
-    /// own hook runs during it).
-    public let lockWait: Double
-    public let command: String
 
-    public init(host: HostContext, options: Options, lockWait: Double, command: String) {
-        self.host = host
+    public init(application: Application, options: Options) {
+        self.application = application
         self.options = options
-        self.lockWait = lockWait
-        self.command = command
     }
+
+    var environment: Environment { application.environment }
 
     /// `destination`: the destination's node devices (its libvirt, read-only). `log`: each decision as made.
     public func run<Source: Hypervisor & MigrationSource>(domain name: String, source: Source, destination: () throws -> [NodeDevice],
@@ -79,7 +77,7 @@ public struct LiveMigration {
         }
         let liveXML = try source.migratableXML(of: domain.name, inactive: false)
         let document = try DomainDocument(xml: liveXML, what: "the live XML of domain \(domain.name)")
-        let inventory = try host.inventory()
+        let inventory = try environment.inventory()
         let devices = try MigrationPlanner.check(domain: document, source: inventory, destination: .init(nodeDevices: reach(destination)),
                                                  destinationURI: options.destination, freshUUID: LibUUID.random)
         let request = try migrationRequest(domain.name, source: source, liveXML: liveXML, devices: devices, definitions: inventory.definitions)
@@ -179,16 +177,7 @@ public struct LiveMigration {
     /// Removes the source's vGPUs (and definitions) once the domain runs on the destination. The source's own
     /// hook may have removed undefined ones already (`release end`, reason migrated).
     private func releaseSource(_ devices: [MigratingVGPU]) throws -> [String] {
-        let session = try HostSession(host: host, wait: lockWait, libvirt: LibvirtSettings(reachable: false), command: command)
-        let inventory = try host.inventory()
-        var steps: [Step] = []
-        for device in devices {
-            if let definition = inventory.definition(device.sourceUUID) { steps.append(.deleteDefinition(definition)) }
-            if let vgpu = inventory.vgpu(device.sourceUUID) { steps.append(LifecyclePlanner.removeStep(vgpu)) }
-        }
-        let plan = Plan(operation: "release after migration", steps: steps, recovery: .rollForward)
-        if !steps.isEmpty { try session.execute(plan) }
-        return steps.map(\.summary)
+        try application.run(ReleaseMigratedVGPUs(devices: devices))
     }
 
     private func reach(_ destination: () throws -> [NodeDevice]) throws -> [NodeDevice] {

@@ -2,14 +2,38 @@ import VGPUCore
 import VGPUHost
 
 /// `vgpuctl apply`: make the host match a declared layout (ApplyPlanner), one journaled plan run GPU by GPU in
-/// parallel lanes. A dry run takes no lock and changes nothing.
-public struct LayoutApplication {
-    public let host: HostContext
-    public let libvirt: LibvirtSettings
+/// parallel lanes. `PreviewLayout` is the dry run: no lock, no change.
+public struct ApplyLayout: ChangeUseCase {
+    public var layout: LayoutChoice
+    /// Gets one line per GPU as its lane completes.
+    public var progress: (@Sendable (String) -> Void)?
 
-    public init(host: HostContext, libvirt: LibvirtSettings = LibvirtSettings()) {
-        self.host = host
-        self.libvirt = libvirt
+    /// `name` nil: the config's `layout = "NAME"`.
+    public init(name: String?, progress: (@Sendable (String) -> Void)? = nil) {
+        self.layout = .named(name)
+        self.progress = progress
+    }
+
+    /// A layout and config already read.
+    public init(_ layout: DeclaredLayout, config: PlacementConfig, progress: (@Sendable (String) -> Void)? = nil) {
+        self.layout = .given(layout, config)
+        self.progress = progress
+    }
+
+    /// Which layout to apply, with the config it is placed under.
+    public enum LayoutChoice: Sendable {
+        /// From the config file; nil: its `layout = "NAME"`.
+        case named(String?)
+        case given(DeclaredLayout, PlacementConfig)
+
+        func resolve(_ environment: Environment) throws -> (DeclaredLayout, PlacementConfig) {
+            switch self {
+            case .given(let layout, let config): return (layout, config)
+            case .named(let name):
+                let config = try environment.placementConfig()
+                return (try ApplyLayout.layout(named: name, in: config, file: environment.configFile), config)
+            }
+        }
     }
 
     public struct Outcome: Sendable {
@@ -24,40 +48,26 @@ public struct LayoutApplication {
     /// At most this many GPUs are worked on at once.
     public static let maxLanes = 4
 
-    /// `name` nil: the config's `layout = "NAME"`. `progress` gets one line per GPU as its lane completes.
-    public func run(layout name: String?, dryRun: Bool, wait: Double, command: String,
-                    progress: (@Sendable (String) -> Void)? = nil) throws -> Outcome {
-        let config = try host.placementConfig()
-        let layout = try Self.layout(named: name, in: config, file: host.configFile)
-        return try run(layout, config: config, dryRun: dryRun, wait: wait, command: command, progress: progress)
-    }
-
-    /// The same for a layout and config already read.
-    public func run(_ layout: DeclaredLayout, config: PlacementConfig, dryRun: Bool, wait: Double, command: String,
-                    progress: (@Sendable (String) -> Void)? = nil) throws -> Outcome {
-        if dryRun {
-            let result = try plan(layout, config: config, inventory: host.inventory()) {
-                guard let connection = try? LibvirtConnection(uri: libvirt.uri) else { return $0 }
-                return (try? connection.annotate($0)) ?? $0
-            }
-            return Outcome(result: result, dryRun: true, recovered: [])
+    public func run(in session: Session) throws -> Outcome {
+        let environment = session.environment
+        let (layout, config) = try self.layout.resolve(environment)
+        let result = try Self.plan(layout, config: config, environment: environment, inventory: environment.inventory()) { _ in
+            try session.inventory(domains: false)
         }
-        let session = try HostSession(host: host, wait: wait, libvirt: libvirt, command: command)
-        let result = try plan(layout, config: config, inventory: host.inventory()) { _ in try session.inventory(domains: false) }
         if result.acts { try session.execute(result, progress: progress) }
         return Outcome(result: result, dryRun: false, recovered: session.recovered)
     }
 
     /// Plans on the sysfs inventory first; only when that plan removes a vGPU are domains (libvirt) and holders
     /// (/proc) asked, and the plan made again with them: a no-op or create-only apply never loads libvirt.
-    private func plan(_ layout: DeclaredLayout, config: PlacementConfig, inventory: Inventory,
-                      annotated: (Inventory) throws -> Inventory) throws -> ApplyPlanner.Result {
+    static func plan(_ layout: DeclaredLayout, config: PlacementConfig, environment: Environment, inventory: Inventory,
+                     annotated: (Inventory) throws -> Inventory) throws -> ApplyPlanner.Result {
         let pciIDs = layout.entries.contains { !$0.deviceFilter.isEmpty }
-            ? SysfsReader(paths: host.paths, os: host.os).pciIDs(ofGPUs: Array(Set(inventory.parents.map(\.gpu))).sorted()) : [:]
+            ? SysfsReader(paths: environment.paths, os: environment.os).pciIDs(ofGPUs: Array(Set(inventory.parents.map(\.gpu))).sorted()) : [:]
         let first = try ApplyPlanner.plan(layout, inventory: inventory, config: config, pciIDs: pciIDs, newUUID: LibUUID.random)
         guard first.removes else { return first }
         let full = try annotated(inventory)
-        let held = DeviceHolders(paths: host.paths, os: host.os).held(in: full)
+        let held = DeviceHolders(paths: environment.paths, os: environment.os).held(in: full)
         return try ApplyPlanner.plan(layout, inventory: full, config: config, held: held, pciIDs: pciIDs, newUUID: LibUUID.random)
     }
 
@@ -77,14 +87,14 @@ public struct LayoutApplication {
     }
 }
 
-extension HostSession {
+extension Session {
     /// Runs an apply plan: one journal record, GPUs in parallel lanes (see Executor.execute(_:lanes:…)).
     func execute(_ result: ApplyPlanner.Result, progress: (@Sendable (String) -> Void)?) throws {
         let lanes = result.lanes
         let changes = result.gpus.filter(\.acts)
         let finished = Counter()
         try Executor(runner: runner, journal: journal, command: command)
-            .execute(result.plan, lanes: lanes.map(\.steps), parallelism: LayoutApplication.maxLanes) { lane in
+            .execute(result.plan, lanes: lanes.map(\.steps), parallelism: ApplyLayout.maxLanes) { lane in
                 guard let progress else { return }
                 let change = changes[lane]
                 let n = finished.increment()
@@ -97,4 +107,21 @@ private final class Counter: @unchecked Sendable {
     private let mutex = Mutex()
     private var value = 0
     func increment() -> Int { mutex.withLock { value += 1; return value } }
+}
+
+/// `vgpuctl apply --dry-run`: what `ApplyLayout` would do; no lock, no change.
+public struct PreviewLayout: ReadUseCase {
+    public var layout: ApplyLayout.LayoutChoice
+
+    public init(name: String?) { layout = .named(name) }
+    public init(_ layout: DeclaredLayout, config: PlacementConfig) { self.layout = .given(layout, config) }
+
+    public func read(in environment: Environment) throws -> ApplyLayout.Outcome {
+        let (layout, config) = try self.layout.resolve(environment)
+        let result = try ApplyLayout.plan(layout, config: config, environment: environment, inventory: environment.inventory()) {
+            guard let connection = try? environment.connect() else { return $0 }
+            return (try? connection.annotate($0)) ?? $0
+        }
+        return ApplyLayout.Outcome(result: result, dryRun: true, recovered: [])
+    }
 }

@@ -7,7 +7,7 @@ import VGPUHost
 /// (provide the incoming domain's vGPUs; print the XML with renamed UUIDs where they are taken here) and
 /// `release end` (remove domain-lifetime vGPUs, and what a failed incoming migration left); every other
 /// operation, and every domain without a vGPU, costs one read of stdin and exit 0.
-public enum LibvirtHook {
+public struct LibvirtHook: ChangeUseCase {
     /// What libvirt passes; nil for an operation the hook does not handle.
     public enum Operation: Equatable, Sendable {
         case prepare, migrate
@@ -59,35 +59,57 @@ public enum LibvirtHook {
         return false
     }
 
+    public let operation: Operation
+    public let domainXML: String
+    let domain: DomainDocument
+    let name: String
+    /// When the hook process started (monotonicNow()), for the latency vgpud reports.
+    let started: Double
+    let wait: Double
+    let writeBound: Double
+
     /// Runs the hook: lock (short wait), read the host and the status files, plan, execute. Throws (with the
     /// message libvirt shows the user) when the domain must not start or migrate in.
     /// `started`: when the hook process started (monotonicNow()), for the latency vgpud reports; the
     /// count is updated while the host lock is held, so concurrent hooks do not lose each other's runs.
     /// `writeBound`: seconds a write to a vGPU's `remove` may take before the hook gives it up (fails closed:
     /// prepare refuses the start; release logs a warning), so a kernel that blocks it never blocks libvirtd.
-    public static func run(_ operation: Operation, domainXML: String, host: HostContext, wait: Double, started: Double,
-                           writeBound: Double = 10) throws -> Outcome {
-        let domain = try DomainDocument(xml: domainXML, what: "the domain XML libvirt passed to the hook")
-        let name = domain.name ?? "?"
-        let session = try HostSession(host: host, wait: wait, libvirt: LibvirtSettings(reachable: false),
-                                      command: "vgpuctl-hook \(operation.label) \(name)", recover: false, writeBound: writeBound)
-        defer { withExtendedLifetime(session) { HookStatistics(host: host).record(milliseconds: (monotonicNow() - started) * 1000) } }
-        let inventory = try host.inventory()
+    public init(_ operation: Operation, domainXML: String, wait: Double, started: Double, writeBound: Double = 10) throws {
+        self.operation = operation
+        self.domainXML = domainXML
+        domain = try DomainDocument(xml: domainXML, what: "the domain XML libvirt passed to the hook")
+        name = domain.name ?? "?"
+        self.started = started
+        self.wait = wait
+        self.writeBound = writeBound
+    }
+
+    /// No recovery (it could need libvirt, which the hook must never call), the hook's short lock wait, and
+    /// bounded writes.
+    public var sessionOptions: SessionOptions {
+        SessionOptions(recover: false, reachesLibvirt: false, writeBound: writeBound, lockWait: wait,
+                       command: "vgpuctl-hook \(operation.label) \(name)")
+    }
+
+    public func run(in session: Session) throws -> Outcome {
+        let environment = session.environment
+        defer { HookStatistics(environment: environment).record(milliseconds: (monotonicNow() - started) * 1000) }
+        let inventory = try environment.inventory()
         // In use: what this libvirtd's status files say runs, and what the kernel says any process holds (a
         // QEMU of another libvirtd or started by hand is only in the latter), read once for the whole run.
-        let running = LibvirtStatusFiles(paths: host.paths, os: host.os).running().usage
-        let held = DeviceHolders(paths: host.paths, os: host.os).held(in: inventory)
-        let incoming = IncomingRecord(host: host, domain: name)
+        let running = LibvirtStatusFiles(paths: environment.paths, os: environment.os).running().usage
+        let held = DeviceHolders(paths: environment.paths, os: environment.os).held(in: inventory)
+        let incoming = IncomingRecord(environment: environment, domain: name)
         var xml: String?
         var warnings: [String] = []
         let plan: Plan
         switch operation {
         case .prepare:
-            plan = try HookPlanner.prepare(domain, inventory: inventory, running: running, held: held, config: host.placementConfig())
+            plan = try HookPlanner.prepare(domain, inventory: inventory, running: running, held: held, config: environment.placementConfig())
         case .migrate:
             let inUse = domain.mdevUUIDs.filter { running[.mdev($0)] != nil }
             let decided = try MigrationPlanner.incoming(domain, inventory: inventory, inUse: Set(inUse), held: held,
-                                                        config: host.placementConfig(), freshUUID: LibUUID.random)
+                                                        config: environment.placementConfig(), freshUUID: LibUUID.random)
             plan = decided.plan
             if !decided.renames.isEmpty {
                 xml = try DomainEdits.renamingVGPUs(in: domainXML, decided.renames, what: "the incoming XML of domain \(name)")
@@ -104,32 +126,5 @@ public enum LibvirtHook {
         if case .release = operation { try incoming.remove() }
         return Outcome(actions: plan.steps.map { "domain \(name): \($0.summary)" }, xml: xml, warnings: warnings,
                        lockWaitMilliseconds: session.lockWait * 1000)
-    }
-}
-
-/// The vGPUs the hook created for a domain migrating in (`/run/vgpuctl/incoming/DOMAIN`): the domain's first
-/// `release end` afterwards removes them when its reason is `failed` (the migration failed), and forgets
-/// them otherwise (a later stop of a domain that arrived keeps its vGPUs, as any other stop does).
-struct IncomingRecord {
-    let host: HostContext
-    let domain: String
-
-    private var path: String {
-        Paths.join(host.paths.runDirectory, "incoming/" + String(domain.map { $0 == "/" ? "_" : $0 }))
-    }
-
-    func write(_ uuids: [DeviceUUID]) throws {
-        do { try host.os.replaceAtomically(path, with: uuids.map { $0.text + "\n" }.joined(), mode: 0o600, directoryMode: { _ in 0o700 }) }
-        catch { throw VGPUError(.host, "could not record the incoming vGPUs of domain \(domain) in \(path): \(error)", fix: "check that \(host.paths.runDirectory) is writable") }
-    }
-
-    func read() -> [DeviceUUID] {
-        guard let text = try? host.os.read(path) else { return [] }
-        return text.split(separator: "\n").compactMap { try? DeviceUUID(parsing: String($0)) }
-    }
-
-    func remove() throws {
-        do { try host.os.removeDurably(path) }
-        catch { throw VGPUError(.host, "could not remove \(path): \(error)", fix: "remove it by hand") }
     }
 }

@@ -1,16 +1,12 @@
 import VGPUCore
 import VGPUHost
 
-/// `vgpuctl reconcile`, the timer and vgpud: read desired and actual state, plan (ReconcilePlanner), and unless
-/// it is a dry run, execute each action on its own under the host lock.
-public struct Reconciliation {
-    public let host: HostContext
-    public let libvirt: LibvirtSettings
+/// `vgpuctl reconcile`, the timer and vgpud: read desired and actual state, plan (ReconcilePlanner), and execute
+/// each action on its own, under the host lock for the whole run. `PreviewReconcile` is the dry run.
+public struct Reconcile: ChangeUseCase {
+    public var prune: Bool
 
-    public init(host: HostContext, libvirt: LibvirtSettings) {
-        self.host = host
-        self.libvirt = libvirt
-    }
+    public init(prune: Bool) { self.prune = prune }
 
     public struct Outcome: Sendable {
         public var report: ReconcilePlanner.Report
@@ -25,19 +21,13 @@ public struct Reconciliation {
         public var failures: Int { results.filter { if case .failure = $0 { return true } else { return false } }.count }
     }
 
-    /// A dry run takes no lock and changes nothing; otherwise the host lock is held for the whole run.
-    public func run(dryRun: Bool, prune: Bool, wait: Double, command: String) throws -> Outcome {
-        if dryRun {
-            let interrupted = try Journal(paths: host.paths, os: host.os).pending().map { "interrupted '\($0.command)' (pid \($0.pid))" }
-            return Outcome(report: try plan(connection: try? LibvirtConnection(uri: libvirt.uri), prune: prune),
-                           interrupted: interrupted, results: [], dryRun: true)
-        }
-        let session = try HostSession(host: host, wait: wait, libvirt: libvirt, command: command)
-        let report = try plan(connection: try? session.libvirt(), prune: prune)
+    public func run(in session: Session) throws -> Outcome {
+        let environment = session.environment
+        let report = try Self.plan(environment, connection: try? session.libvirt(), prune: prune)
         var results: [Result<Void, VGPUError>] = []
         for action in report.actions {
             do {
-                if let vgpu = action.removes { try DeviceHolders(paths: host.paths, os: host.os).refuseIfHeld(vgpu) }
+                if let vgpu = action.removes { try DeviceHolders(paths: environment.paths, os: environment.os).refuseIfHeld(vgpu) }
                 try session.execute(action.plan)
                 results.append(.success(()))
             } catch let error as VGPUError {
@@ -48,10 +38,10 @@ public struct Reconciliation {
     }
 
     /// The inventory and, when libvirt answers, every domain's definition and live XML.
-    private func plan(connection: Hypervisor?, prune: Bool) throws -> ReconcilePlanner.Report {
+    static func plan(_ environment: Environment, connection: Hypervisor?, prune: Bool) throws -> ReconcilePlanner.Report {
         // The planner reads which domain names which vGPU from the domains themselves: each domain's XML is
         // fetched once, here (annotating the inventory would fetch it all again).
-        let inventory = try host.inventory()
+        let inventory = try environment.inventory()
         var domains: [ReconcilePlanner.Domain]?
         if let connection {
             domains = try connection.domains().map { info in
@@ -60,6 +50,20 @@ public struct Reconciliation {
                 return ReconcilePlanner.Domain(name: info.name, isActive: info.isActive, autostart: info.autostart, definition: definition, live: live)
             }
         }
-        return ReconcilePlanner.plan(inventory: inventory, domains: domains, config: try host.placementConfig(), prune: prune)
+        return ReconcilePlanner.plan(inventory: inventory, domains: domains, config: try environment.placementConfig(), prune: prune)
+    }
+}
+
+/// `vgpuctl reconcile --dry-run`: what `Reconcile` would do, and the interrupted operations it would recover; no
+/// lock, no change.
+public struct PreviewReconcile: ReadUseCase {
+    public var prune: Bool
+
+    public init(prune: Bool) { self.prune = prune }
+
+    public func read(in environment: Environment) throws -> Reconcile.Outcome {
+        let interrupted = try Journal(paths: environment.paths, os: environment.os).pending().map { "interrupted '\($0.command)' (pid \($0.pid))" }
+        return Reconcile.Outcome(report: try Reconcile.plan(environment, connection: try? environment.connect(), prune: prune),
+                                 interrupted: interrupted, results: [], dryRun: true)
     }
 }

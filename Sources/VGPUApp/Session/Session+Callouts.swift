@@ -3,8 +3,8 @@ import VGPUHost
 
 /// mdevctl's callouts around a use case: pre (may refuse: nothing changes), the action, post, notifiers. Only
 /// for mdev vGPUs: mdevctl's scripts know nothing of vendor-specific VFIO VFs.
-extension HostSession {
-    var callouts: Callouts { Callouts(paths: host.paths, os: host.os) }
+extension Session {
+    var callouts: Callouts { Callouts(paths: environment.paths, os: environment.os) }
 
     func withCallouts(_ action: Callouts.Action, _ definition: Definition, _ body: () throws -> Void) throws {
         guard definition.layout == .mdev else { return try body() }

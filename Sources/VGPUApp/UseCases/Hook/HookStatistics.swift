@@ -8,15 +8,15 @@ import VGPUHost
 /// (`invocations N` / `latency_ms_sum X` lines), for vgpud's metrics. Best effort: a failure here never
 /// changes what the hook did.
 public struct HookStatistics {
-    public let host: HostContext
+    public let environment: Environment
 
-    public init(host: HostContext) { self.host = host }
+    public init(environment: Environment) { self.environment = environment }
 
-    public var path: String { Paths.join(host.paths.runDirectory, "hook-stats") }
+    public var path: String { Paths.join(environment.paths.runDirectory, "hook-stats") }
 
     public func read() -> (invocations: Int, latencyMilliseconds: Double) {
         var invocations = 0, latency = 0.0
-        for line in ((try? host.os.read(path)) ?? "").split(separator: "\n") {
+        for line in ((try? environment.os.read(path)) ?? "").split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count == 2 else { continue }
             if fields[0] == "invocations" { invocations = Int(fields[1]) ?? 0 }
@@ -27,7 +27,7 @@ public struct HookStatistics {
 
     public func record(milliseconds: Double) {
         let (invocations, latency) = read()
-        try? host.os.makeDirectories(host.paths.runDirectory, mode: host.paths.directoryMode)
-        try? host.os.replaceAtomically(path, with: "invocations \(invocations + 1)\nlatency_ms_sum \(latency + milliseconds)\n")
+        try? environment.os.makeDirectories(environment.paths.runDirectory, mode: environment.paths.directoryMode)
+        try? environment.os.replaceAtomically(path, with: "invocations \(invocations + 1)\nlatency_ms_sum \(latency + milliseconds)\n")
     }
 }

@@ -1,3 +1,5 @@
+import VGPUCore
+
 /// A synthetic pre-copy migration: a guest's RAM and (optionally) a vGPU's state, with dirty-rate and
 /// bandwidth phases that repeat. Deterministic: the same trace always gives the same numbers.
 public struct MigrationTrace: Sendable {

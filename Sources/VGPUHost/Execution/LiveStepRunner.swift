@@ -2,7 +2,7 @@ import VGPUCore
 
 /// Runs steps against the real host through the adapters. Each step first checks whether it is already done
 /// (recovery repeats steps), then acts.
-public struct HostStepRunner: StepRunner {
+public struct LiveStepRunner: StepRunner {
     public let sysfs: SysfsWriter
     public let definitions: DefinitionStore
     /// How long a live detach waits for the guest to release the device.
@@ -10,7 +10,7 @@ public struct HostStepRunner: StepRunner {
     /// Asked for only by attach and detach steps, so plans without them never connect to libvirt (the caller
     /// opens the connection on first use and keeps it).
     private let hypervisor: () throws -> Hypervisor
-    /// The XML templates, for metadata steps (a session reads them once: see HostSession.templates()).
+    /// The XML templates, for metadata steps (a session reads them once: see Session.templates()).
     private let templates: () throws -> HostdevXML
 
     public init(sysfs: SysfsWriter, definitions: DefinitionStore, detachTimeout: Double = 30,
