@@ -82,7 +82,13 @@ import VGPUCore
         var lines = ["policy \(result.policy) on \(result.trace): converged \(result.converged), switchover at \(number(result.switchoverAt)) s, "
                      + "downtime \(number(result.downtimeMs)) ms (lower bound \(number(result.lowerBoundMs)) ms), sent \(result.bytesSent) of \(result.stateSize) bytes",
                      "outcome: \(result.outcome)"]
-        lines += result.decisions.map { "  \(String(format: "%7.2f", $0.elapsed)) s: \($0.decision)" }
+        // Every decision that changes something, and how many samples only kept copying (those repeat by the hundred).
+        var kept = 0
+        for (elapsed, decision) in result.decisions {
+            if case .keepCopying = decision { kept += 1; continue }
+            lines.append("  \(String(format: "%7.2f", elapsed)) s: \(decision)")
+        }
+        lines.append("  kept copying at \(kept) samples")
         return lines.joined(separator: "\n") + "\n"
     }
 }
