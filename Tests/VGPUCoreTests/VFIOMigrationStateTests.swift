@@ -241,14 +241,16 @@ import Testing
         #expect(Set(Self.kernelPaths.map { String($0.split(separator: ":")[0]) }) == Set(Self.flagSets.map(\.0)))
     }
 
-    /// Every step of every path, the table's and the code's, is an arc of vfio.h's state machine.
+    /// Every step of every path the code takes is an arc of vfio.h's state machine.
     @Test func everyStepIsAnArcTheKernelDefines() {
         for (name, flags) in Self.flagSets {
             let states = Self.kernelStates(flags), arcs = Self.kernelArcs(flags)
             for from in states {
                 for to in states {
                     guard let path = VFIOMigrationFSM.path(from: from, to: to, flags: flags) else {
-                        Issue.record("\(name): \(from) -> \(to) refused, but both are states of the device")
+                        // vfio_main.c's table: the saving group is left from STOP_COPY only towards STOP; a
+                        // pre-copy cannot be entered again from it. Every other pair of a device's states is reachable.
+                        #expect(from == .stopCopy && [.preCopy, .preCopyP2P].contains(to), "\(name): \(from) -> \(to) refused")
                         continue
                     }
                     #expect(path.last ?? from == to, "\(name): \(from) -> \(to) ends in \(path.last.map { "\($0)" } ?? "-")")
