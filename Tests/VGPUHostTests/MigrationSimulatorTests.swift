@@ -19,7 +19,7 @@ import VGPUCore
             #expect(result.outcome.hasPrefix("not converging at the cap"), "\(name): \(result.outcome)")
             #expect((result.decisions.last?.elapsed ?? .infinity) < 60, "gives up long before the timeout")
         }
-        #expect(result.decisions.allSatisfy { !$0.decision.explanation.isEmpty })
+        #expect(!result.decisions.isEmpty && result.decisions.allSatisfy { !$0.decision.explanation.isEmpty })
     }
 
     @Test func convergingTraceSwitchesAtTheFloor() {

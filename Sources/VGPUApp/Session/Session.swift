@@ -56,8 +56,8 @@ public final class Session {
         return opened
     }
 
-    /// The XML templates, read once per session: a destroy of 16 vGPUs rewrote the domain's metadata 16 times,
-    /// reading the four template files each time.
+    /// The XML templates, read once per session: an operation on many vGPUs rewrites a domain's metadata once
+    /// per vGPU.
     func templates() throws -> HostdevXML {
         if let loadedTemplates { return loadedTemplates }
         let loaded = try environment.templates()

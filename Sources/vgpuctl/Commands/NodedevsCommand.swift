@@ -16,7 +16,7 @@ struct NodedevsCommand: ParsableCommand {
 
     func run() throws {
         let devices = try Application(environment: .resolve(connect: libvirt.connect), command: HostOptions.commandLine).read(ReadNodeDevices())
-        if output.json { return try JSONOutput.print(devices) }
+        if output.json { return Console.out(JSONWriter.nodeDevices(devices) + [0x0A]) }
         var table = Table("NAME", "PARENT", "STATE", "UUID", "TYPE(S)")
         for device in devices {
             let types = device.type ?? device.types.map { "\($0.id) (\($0.availableInstances) free)" }.joined(separator: ", ")

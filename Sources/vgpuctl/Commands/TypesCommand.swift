@@ -29,7 +29,7 @@ struct TypesCommand: ParsableCommand {
                 throw VGPUError(.notFound, "unknown parent '\(parent)'", fix: "run 'vgpuctl types' to see every parent")
             }
         }
-        // Byte for byte what JSONOutput.print(parents) printed, without the Codable encoder's cost (JSONWriter).
+        // JSONWriter, not JSONEncoder: the encoder's cost is most of a large host's `types --json`.
         if json { return Console.out(JSONWriter.parents(parents) + [0x0A]) }
         var table = Table("PARENT", "GPU", "TYPE", "AVAILABLE", "API", "NAME")
         for parent in parents {
