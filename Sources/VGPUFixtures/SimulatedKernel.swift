@@ -79,11 +79,14 @@ public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
     public func list(_ path: String) throws(OSError) -> [String] { try base.list(path) }
     public func readLink(_ path: String) throws(OSError) -> String { try base.readLink(path) }
     public func exists(_ path: String) -> Bool { base.exists(path) }
-    public func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError) { try base.createFile(path, contents, mode: mode) }
+    public func createFile(_ path: String, _ contents: String, mode: mode_t, sync: Bool) throws(OSError) {
+        try base.createFile(path, contents, mode: mode, sync: sync)
+    }
     public func mkdir(_ path: String, mode: mode_t) throws(OSError) { try base.mkdir(path, mode: mode) }
     public func rename(_ from: String, _ to: String) throws(OSError) { try base.rename(from, to) }
     public func unlink(_ path: String) throws(OSError) { try base.unlink(path) }
     public func fsync(_ path: String) throws(OSError) { try base.fsync(path) }
+    public func syncFileSystem(containing path: String) throws(OSError) { try base.syncFileSystem(containing: path) }
     public func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? { try base.lock(path, wait: wait) }
     public func unlock(_ descriptor: Int32) { base.unlock(descriptor) }
     public func symlink(_ target: String, at path: String) throws(OSError) { try base.symlink(target, at: path) }

@@ -83,6 +83,22 @@ import VGPUHost
         #expect(changes(before, host.snapshot()).filter { !$0.hasPrefix("run/") } == [])
     }
 
+    /// Definitions are not synced one by one: one sync of their file system, after the last step and before the
+    /// journal record goes, makes them all durable (until then the record would undo them after a power loss).
+    @Test func definitionsAreSyncedOnceBeforeTheRecordEnds() throws {
+        let host = try largeHost()
+        let traced = FaultInjectingOS(SimulatedKernel(tree: host.tree))
+        _ = try apply(full(), on: host, os: traced)
+        let calls = traced.calls
+        let definitions = host.paths.mdevctlDefinitions
+        #expect(try host.inventory().definitions.count == 16)
+        #expect(calls.filter { $0.operation == .fsync && $0.path.hasPrefix(definitions + "/") }.isEmpty)
+        let sync = try #require(calls.lastIndex(of: .init(operation: .fsync, path: definitions)))
+        let recordEnds = try #require(calls.lastIndex { $0.operation == .unlink && $0.path.contains("/journal/") })
+        let lastDefinition = try #require(calls.lastIndex { $0.operation == .rename && $0.path.hasPrefix(definitions + "/") })
+        #expect(lastDefinition < sync && sync < recordEnds)
+    }
+
     /// A process dying at any call (`.dead`: that call and every later one fail, on every lane) leaves, after
     /// recovery, either the host as it was or the layout complete.
     @Test func killedAtEveryCallIsAllOrNothingAfterRecovery() throws {

@@ -168,11 +168,14 @@ final class CreatingExtraAttribute: SystemCalls, @unchecked Sendable {
     func list(_ path: String) throws(OSError) -> [String] { try base.list(path) }
     func readLink(_ path: String) throws(OSError) -> String { try base.readLink(path) }
     func exists(_ path: String) -> Bool { base.exists(path) }
-    func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError) { try base.createFile(path, contents, mode: mode) }
+    func createFile(_ path: String, _ contents: String, mode: mode_t, sync: Bool) throws(OSError) {
+        try base.createFile(path, contents, mode: mode, sync: sync)
+    }
     func mkdir(_ path: String, mode: mode_t) throws(OSError) { try base.mkdir(path, mode: mode) }
     func rename(_ from: String, _ to: String) throws(OSError) { try base.rename(from, to) }
     func unlink(_ path: String) throws(OSError) { try base.unlink(path) }
     func fsync(_ path: String) throws(OSError) { try base.fsync(path) }
+    func syncFileSystem(containing path: String) throws(OSError) { try base.syncFileSystem(containing: path) }
     func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? { try base.lock(path, wait: wait) }
     func unlock(_ descriptor: Int32) { base.unlock(descriptor) }
     func run(_ executable: String, arguments: [String], stdin: String, timeout: Double) throws(OSError) -> ProcessResult {

@@ -131,11 +131,12 @@ final class FakeVFIOKernel: SystemCalls, @unchecked Sendable {
     func readLink(_ path: String) throws(OSError) -> String { throw OSError(.readLink, path, errno: ENOENT) }
     func exists(_ path: String) -> Bool { false }
     func write(_ path: String, _ contents: String) throws(OSError) { throw OSError(.write, path, errno: EROFS) }
-    func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError) { throw OSError(.createFile, path, errno: EROFS) }
+    func createFile(_ path: String, _ contents: String, mode: mode_t, sync: Bool) throws(OSError) { throw OSError(.createFile, path, errno: EROFS) }
     func mkdir(_ path: String, mode: mode_t) throws(OSError) {}
     func rename(_ from: String, _ to: String) throws(OSError) {}
     func unlink(_ path: String) throws(OSError) {}
     func fsync(_ path: String) throws(OSError) {}
+    func syncFileSystem(containing path: String) throws(OSError) {}
     func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? { nil }
     func unlock(_ descriptor: Int32) {}
 

@@ -21,9 +21,11 @@ public struct DefinitionStore: Sendable {
         return Paths.join(base, "\(definition.parent)/\(definition.uuid.text)")
     }
 
-    public func write(_ definition: Definition) throws {
+    /// `durable: false` is for a plan whose runner makes everything durable at its end (`StepRunner.makeDurable`).
+    public func write(_ definition: Definition, durable: Bool = true) throws {
         do {
-            try os.replaceAtomically(path(of: definition), with: Self.encode(definition), directoryMode: paths.directoryMode)
+            try os.replaceAtomically(path(of: definition), with: Self.encode(definition), durable: durable,
+                                     directoryMode: paths.directoryMode)
         } catch {
             throw VGPUError(.host, "could not write the definition of vGPU \(definition.uuid): \(error)",
                             fix: "check that \(Paths.dirname(path(of: definition))) is writable (run as root)")
@@ -31,18 +33,29 @@ public struct DefinitionStore: Sendable {
     }
 
     /// `modify`: the new definition replaces the old one (atomically when both are one file).
-    public func replace(_ old: Definition, with new: Definition) throws {
-        if path(of: old) != path(of: new) { try delete(old) }
-        try write(new)
+    public func replace(_ old: Definition, with new: Definition, durable: Bool = true) throws {
+        if path(of: old) != path(of: new) { try delete(old, durable: durable) }
+        try write(new, durable: durable)
     }
 
     /// Deleting a definition that is already gone succeeds: recovery may repeat this step.
-    public func delete(_ definition: Definition) throws {
+    public func delete(_ definition: Definition, durable: Bool = true) throws {
         do {
-            try os.removeDurably(path(of: definition))
+            try os.removeDurably(path(of: definition), durable: durable)
         } catch {
             throw VGPUError(.host, "could not delete the definition of vGPU \(definition.uuid): \(error)",
                             fix: "check that \(Paths.dirname(path(of: definition))) is writable (run as root)")
+        }
+    }
+
+    /// Makes durable every definition written or deleted with `durable: false`: one syncfs of each file system
+    /// holding a definition directory (usually one), where each file would take two fsyncs.
+    public func makeDurable() throws {
+        for base in [paths.mdevctlDefinitions, vfioDirectory] where os.isDirectory(base) {
+            do { try os.syncFileSystem(containing: base) } catch {
+                throw VGPUError(.host, "could not make the definitions under \(base) durable: \(error)",
+                                fix: "check the file system holding \(base) (dmesg), then run 'vgpuctl recover'")
+            }
         }
     }
 

@@ -5,6 +5,16 @@ import VGPUCore
 /// Every step must be idempotent: recovery may repeat the one a crash interrupted.
 public protocol StepRunner {
     func run(_ step: Step) throws
+    /// `run`, except that files the step writes need be durable only after `makeDurable()`: for a journaled plan
+    /// of many steps, whose record stays until then, so a power loss before it is undone like any crash.
+    func runDeferringDurability(_ step: Step) throws
+    /// Makes durable everything `runDeferringDurability` wrote.
+    func makeDurable() throws
+}
+
+extension StepRunner {
+    public func runDeferringDurability(_ step: Step) throws { try run(step) }
+    public func makeDurable() throws {}
 }
 
 /// Runs every Plan the same way: a multi-step plan is recorded in the journal first, then its steps run in
@@ -58,6 +68,9 @@ public struct Executor {
     /// had run, part-run or not started when the process died: a kill -9 anywhere leaves all-or-nothing. In
     /// process, the first failure stops every lane at its next step; then each lane's done steps are undone in
     /// reverse, as `execute` does, and the record is kept only if an undo failed.
+    ///
+    /// Definition files are written without a sync each, which would dominate a large apply's time: one
+    /// `makeDurable()` before the record ends covers them all.
     public func execute(_ plan: Plan, lanes: [Range<Int>], parallelism: Int, laneDone: @escaping @Sendable (Int) -> Void = { _ in }) throws {
         precondition(lanes.reduce(0) { $0 + $1.count } == plan.steps.count, "lanes cover the plan")
         let record = plan.steps.count > 1 ? try journal?.begin(plan, command: command) : nil
@@ -70,7 +83,7 @@ public struct Executor {
                 for index in lanes[lane] {
                     guard !state.stopped else { completed = false; break }
                     do {
-                        try runner.runner.run(steps[index])
+                        try runner.runner.runDeferringDurability(steps[index])
                         state.done(steps[index], lane: lane)
                     } catch {
                         state.fail(steps[index], error, lane: lane)
@@ -93,24 +106,28 @@ public struct Executor {
         }
         if let failure = state.failure {
             var failures: [(Step, Error)] = []
-            for done in state.doneSteps.reversed() { failures += rollBack(done) }
-            if failures.isEmpty, let record { try? journal?.end(record) }
+            for done in state.doneSteps.reversed() { failures += rollBack(done, deferringDurability: true) }
+            if failures.isEmpty, let record, (try? runner.runner.makeDurable()) != nil { try? journal?.end(record) }
             throw Self.failure(failure.error, at: failure.step, undone: state.doneSteps.reduce(0) { $0 + $1.count }, undoFailures: failures)
         }
-        guard let record, let journal else { return }
         do {
+            try runner.runner.makeDurable()
+            guard let record, let journal else { return }
             try journal.end(record)
         } catch {
-            if plan.recovery == .rollBack, state.doneSteps.reversed().flatMap({ rollBack($0) }).isEmpty { try? journal.end(record) }
+            if plan.recovery == .rollBack, let record, let journal,
+               state.doneSteps.reversed().flatMap({ rollBack($0) }).isEmpty { try? journal.end(record) }
             throw error
         }
     }
 
     /// Undoes `done` in reverse; returns the undo steps that failed (each with its error).
-    func rollBack(_ done: [Step]) -> [(Step, Error)] {
+    func rollBack(_ done: [Step], deferringDurability: Bool = false) -> [(Step, Error)] {
         var failures: [(Step, Error)] = []
         for step in done.reversed() {
-            do { try runner.run(step.inverse) } catch { failures.append((step.inverse, error)) }
+            do {
+                if deferringDurability { try runner.runDeferringDurability(step.inverse) } else { try runner.run(step.inverse) }
+            } catch { failures.append((step.inverse, error)) }
         }
         return failures
     }

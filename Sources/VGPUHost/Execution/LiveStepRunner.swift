@@ -54,6 +54,17 @@ public struct LiveStepRunner: StepRunner {
         }
     }
 
+    public func runDeferringDurability(_ step: Step) throws {
+        switch step {
+        case let .writeDefinition(definition): try definitions.write(definition, durable: false)
+        case let .deleteDefinition(definition): try definitions.delete(definition, durable: false)
+        case let .replaceDefinition(old, new): try definitions.replace(old, with: new, durable: false)
+        default: try run(step)
+        }
+    }
+
+    public func makeDurable() throws { try definitions.makeDurable() }
+
     /// Redefines the domain with its persistent XML changed by `change` (nil: nothing to change, so a repeated
     /// step does nothing).
     private func redefine(_ domain: String, _ purpose: String, _ change: (String, String) throws -> String?) throws {

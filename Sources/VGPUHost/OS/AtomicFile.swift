@@ -11,26 +11,29 @@ extension SystemCalls {
     /// mdevctl's directory scan never reads it), written and fsynced, renamed over `path`, then the directory
     /// fsynced so the rename survives a crash. On any failure the temporary is removed: readers see the old file
     /// or the new one, whole, never a torn one or a stray. Missing directories are created with `directoryMode`.
-    public func replaceAtomically(_ path: String, with contents: String, mode: mode_t = 0o644,
+    /// `durable: false` leaves out both fsyncs, for a caller that makes a whole batch durable at once (see
+    /// `StepRunner.makeDurable`): other processes still see the old file or the new one, and only a power loss
+    /// before that batch's sync can leave a torn file, which the batch's journal record then undoes.
+    public func replaceAtomically(_ path: String, with contents: String, mode: mode_t = 0o644, durable: Bool = true,
                                   directoryMode: (String) -> mode_t = { _ in 0o755 }) throws(OSError) {
         let directory = Paths.dirname(path)
         let temporary = Paths.join(directory, "." + Paths.basename(path) + AtomicFile.temporarySuffix)
         try makeDirectories(directory, mode: directoryMode)
         if exists(temporary) { try unlink(temporary) }
         do {
-            try createFile(temporary, contents, mode: mode)
+            try createFile(temporary, contents, mode: mode, sync: durable)
             try rename(temporary, path)
         } catch {
             try? unlink(temporary)
             throw error
         }
-        try fsync(directory)
+        if durable { try fsync(directory) }
     }
 
-    /// Removes `path` if present and makes the removal durable.
-    public func removeDurably(_ path: String) throws(OSError) {
+    /// Removes `path` if present and, when `durable`, makes the removal durable.
+    public func removeDurably(_ path: String, durable: Bool = true) throws(OSError) {
         guard exists(path) else { return }
         try unlink(path)
-        try fsync(Paths.dirname(path))
+        if durable { try fsync(Paths.dirname(path)) }
     }
 }

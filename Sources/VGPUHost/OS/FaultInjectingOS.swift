@@ -68,14 +68,15 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
     public func readLink(_ path: String) throws(OSError) -> String { try enter(.readLink, path); return try base.readLink(path) }
     public func exists(_ path: String) -> Bool { (try? enter(.exists, path)) != nil && base.exists(path) }
     public func write(_ path: String, _ contents: String) throws(OSError) { try enter(.write, path); try base.write(path, contents) }
-    public func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError) {
+    public func createFile(_ path: String, _ contents: String, mode: mode_t, sync: Bool) throws(OSError) {
         try enter(.createFile, path)
-        try base.createFile(path, contents, mode: mode)
+        try base.createFile(path, contents, mode: mode, sync: sync)
     }
     public func mkdir(_ path: String, mode: mode_t) throws(OSError) { try enter(.mkdir, path); try base.mkdir(path, mode: mode) }
     public func rename(_ from: String, _ to: String) throws(OSError) { try enter(.rename, to); try base.rename(from, to) }
     public func unlink(_ path: String) throws(OSError) { try enter(.unlink, path); try base.unlink(path) }
     public func fsync(_ path: String) throws(OSError) { try enter(.fsync, path); try base.fsync(path) }
+    public func syncFileSystem(containing path: String) throws(OSError) { try enter(.fsync, path); try base.syncFileSystem(containing: path) }
     public func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? { try enter(.lock, path); return try base.lock(path, wait: wait) }
     public func unlock(_ descriptor: Int32) { base.unlock(descriptor) }
     public func symlink(_ target: String, at path: String) throws(OSError) { try enter(.symlink, path); try base.symlink(target, at: path) }

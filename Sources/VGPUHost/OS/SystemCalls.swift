@@ -50,14 +50,17 @@ public protocol SystemCalls: Sendable {
     /// `write`, given up after `bound` seconds (ETIMEDOUT) for a write the kernel may block without end (see
     /// BoundedWrite.swift). Fakes and fixture kernels write as `write` does.
     func write(_ path: String, _ contents: String, bound: Double) throws(OSError)
-    /// Creates `path` exclusively (O_EXCL), writes `contents` and fsyncs it: the first half of an atomic replace.
-    func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError)
+    /// Creates `path` exclusively (O_EXCL), writes `contents` and, when `sync`, fsyncs it: the first half of an
+    /// atomic replace.
+    func createFile(_ path: String, _ contents: String, mode: mode_t, sync: Bool) throws(OSError)
     /// Creates one directory with `mode` (less the umask).
     func mkdir(_ path: String, mode: mode_t) throws(OSError)
     func rename(_ from: String, _ to: String) throws(OSError)
     func unlink(_ path: String) throws(OSError)
     /// fsync of a file or a directory (a directory fsync makes a rename durable).
     func fsync(_ path: String) throws(OSError)
+    /// syncfs of the file system holding `path`: everything written there is durable when it returns.
+    func syncFileSystem(containing path: String) throws(OSError)
     /// Opens (creating) `path` and takes an exclusive flock; returns the fd, or nil when `wait` is false and
     /// another process holds it. Closing the fd (or dying) releases it.
     func lock(_ path: String, wait: Bool) throws(OSError) -> Int32?
@@ -214,12 +217,12 @@ public struct LiveSystemCalls: SystemCalls {
         try writeAll(fd, contents, path: path, operation: .write)
     }
 
-    public func createFile(_ path: String, _ contents: String, mode: mode_t) throws(OSError) {
+    public func createFile(_ path: String, _ contents: String, mode: mode_t, sync: Bool) throws(OSError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw OSError(.createFile, path, errno: errno) }
         defer { close(fd) }
         try writeAll(fd, contents, path: path, operation: .createFile)
-        guard Glibc.fsync(fd) == 0 else { throw OSError(.fsync, path, errno: errno) }
+        guard !sync || Glibc.fsync(fd) == 0 else { throw OSError(.fsync, path, errno: errno) }
     }
 
     public func mkdir(_ path: String, mode: mode_t) throws(OSError) {
@@ -239,6 +242,13 @@ public struct LiveSystemCalls: SystemCalls {
         guard fd >= 0 else { throw OSError(.fsync, path, errno: errno) }
         defer { close(fd) }
         guard Glibc.fsync(fd) == 0 else { throw OSError(.fsync, path, errno: errno) }
+    }
+
+    public func syncFileSystem(containing path: String) throws(OSError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OSError(.fsync, path, errno: errno) }
+        defer { close(fd) }
+        guard libcSyncfs(fd) == 0 else { throw OSError(.fsync, path, errno: errno) }
     }
 
     public func lock(_ path: String, wait: Bool) throws(OSError) -> Int32? {
@@ -337,3 +347,7 @@ public struct LiveSystemCalls: SystemCalls {
         }
     }
 }
+
+/// glibc declares syncfs(2) only under _GNU_SOURCE, which the Glibc module is not built with.
+@_silgen_name("syncfs")
+private func libcSyncfs(_ descriptor: Int32) -> Int32

@@ -1,0 +1,85 @@
+#!/bin/bash
+# Benchmark (not run by default; prints numbers): `vgpuctl apply` of a layout over the lab's parents (mtty with two
+# extra parents, mdpy, mbochs: 5 "GPUs", 28 vGPUs, each defined auto) against the same vGPUs made and defined by a
+# shell loop of `mdevctl define --auto` + `mdevctl start` (what sites script today) and by a serial loop of raw
+# sysfs writes (the floor; it defines nothing). Medians of 5 rounds, the sides' order alternating; the host is
+# reset (vGPUs removed, definitions deleted) between runs, untimed. Then a no-op apply against `vgpuctl types`.
+. "$(dirname "$0")/lib.sh"
+conf=/etc/vgpuctl/vgpuctl.conf
+mkdir -p /etc/vgpuctl
+saved_conf=$(mktemp); cp "$conf" "$saved_conf" 2>/dev/null || rm -f "$saved_conf"
+mtty_ko=$(ls "$VMTIER_OUT"/samples-*/mtty.ko)
+check "mtty with two extra parents" sh -c "rmmod mtty && insmod '$mtty_ko' extra_parents=2 && [ -e /sys/class/mdev_bus/mtty2 ]"
+remove_all_mdevs
+# parent type count, one line each: the layout below, written out for the loops
+wanted="mtty mtty-1 8
+mtty1 mtty-1 8
+mtty2 mtty-1 8
+mdpy mdpy-vga 1
+mdpy mdpy-xga 1
+mbochs mbochs-small 2"
+cat > "$conf" <<CONF
+layout = "bench"
+
+[[layouts.bench.entries]]
+gpus = ["mtty", "mtty1", "mtty2"]
+vgpus = { "mtty-1" = 8 }
+
+[[layouts.bench.entries]]
+gpus = ["mdpy"]
+vgpus = { "mdpy-vga" = 1, "mdpy-xga" = 1 }
+
+[[layouts.bench.entries]]
+gpus = ["mbochs"]
+vgpus = { "mbochs-small" = 2 }
+CONF
+total=$(printf '%s\n' "$wanted" | awk '{ n += $3 } END { print n }')
+rm -f /tmp/bench-failures
+failed() { echo "$1 failed" >&2; echo "$1" >> /tmp/bench-failures; }
+reset_host() {
+  remove_all_mdevs
+  for p in mtty mtty1 mtty2 mdpy mbochs; do rm -rf "/etc/mdevctl.d/$p"; done
+  [ "$(mdev_count)" = 0 ] || failed "reset"
+}
+made_all() { [ "$(mdev_count)" = "$total" ] || failed "$1 made $(mdev_count) of $total vGPUs"; }
+floor() {
+  while read -r parent type count; do
+    for _ in $(seq "$count"); do
+      cat /proc/sys/kernel/random/uuid > "/sys/class/mdev_bus/$parent/mdev_supported_types/$type/create" || failed "sysfs create"
+    done
+  done <<< "$wanted"
+}
+ours() { vg apply >/dev/null 2>&1 || failed "vgpuctl apply"; }
+mdevctl_loop() {
+  local u
+  while read -r parent type count; do
+    for _ in $(seq "$count"); do
+      u=$(cat /proc/sys/kernel/random/uuid)
+      mdevctl define -u "$u" -p "$parent" -t "$type" --auto || failed "mdevctl define"
+      mdevctl start -u "$u" || failed "mdevctl start"
+    done
+  done <<< "$wanted"
+}
+timed() { local t; reset_host; t=$(date +%s%N); "$@" >/dev/null; echo $(( ($(date +%s%N) - t) / 1000000 )); made_all "$1"; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# Warm every side's files (binaries and libraries come over 9p).
+vg --version >/dev/null; mdevctl list >/dev/null; vg types >/dev/null
+rounds=5 f=() o=() m=()
+for r in $(seq $rounds); do
+  if [ $((r % 2)) = 1 ]; then f+=("$(timed floor)"); o+=("$(timed ours)"); m+=("$(timed mdevctl_loop)")
+  else m+=("$(timed mdevctl_loop)"); o+=("$(timed ours)"); f+=("$(timed floor)"); fi
+done
+floor_ms=$(median "${f[@]}") ours_ms=$(median "${o[@]}") mdevctl_ms=$(median "${m[@]}")
+echo "bench| apply of $total vGPUs on 5 parents, median of $rounds: serial sysfs writes (floor, no definitions): $floor_ms ms (${f[*]}); vgpuctl apply (created + defined auto): $ours_ms ms (${o[*]}); mdevctl define --auto + start loop: $mdevctl_ms ms (${m[*]}); apply/floor $(awk "BEGIN { printf \"%.2f\", $ours_ms / $floor_ms }"), mdevctl/apply $(awk "BEGIN { printf \"%.2f\", $mdevctl_ms / $ours_ms }")"
+reset_host; ours
+t=() n=()
+for r in $(seq $rounds); do
+  s=$(date +%s%N); vg types >/dev/null; t+=($(( ($(date +%s%N) - s) / 1000000 )))
+  s=$(date +%s%N); vg apply >/dev/null 2>&1 || failed "no-op apply"; n+=($(( ($(date +%s%N) - s) / 1000000 )))
+done
+echo "bench| no-op apply, median of $rounds: vgpuctl types $(median "${t[@]}") ms (${t[*]}); vgpuctl apply (nothing to do) $(median "${n[@]}") ms (${n[*]})"
+check "benchmark ran, every command of every side succeeded" test ! -s /tmp/bench-failures
+reset_host
+if [ -n "${saved_conf:-}" ]; then mv "$saved_conf" "$conf"; else rm -f "$conf"; fi
+check "mtty back to one parent" sh -c "rmmod mtty && insmod '$mtty_ko'"
+finish
