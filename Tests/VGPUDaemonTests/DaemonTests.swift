@@ -290,3 +290,57 @@ extension Session {
     /// A change use case in this session (what `Application.run` does after opening one).
     func run<U: ChangeUseCase>(_ useCase: U) throws -> U.Output { try useCase.run(in: self) }
 }
+
+/// A host read that fails is logged and counted, never dropped: the metric snapshot, the auto-definition check
+/// and the VF readiness each go to `vgpud_host_read_failures_total`.
+@Suite struct HostReadFailureTests {
+    struct Unreadable: Error, CustomStringConvertible { var description: String { "sysfs is gone" } }
+
+    var failingActions: DaemonActions {
+        DaemonActions(startAuto: { _ in AutoStartResult() }, autoParents: { throw Unreadable() },
+                      reconcile: { _ in ReconcileCounts(actions: 0, failures: 0) }, enableVFs: { _, count in .enabled(count) },
+                      vfReadiness: { _, _ in throw Unreadable() }, snapshot: { throw Unreadable() })
+    }
+
+    @Test func aFailedSnapshotIsCountedAndLogged() async {
+        let metrics = DaemonMetrics()
+        let lines = LogLines()
+        #expect(counter(metrics, "vgpud_host_read_failures_total") == 0, "present from the start")
+        await MetricsRefresher(actions: failingActions, metrics: metrics, logger: lines.logger).refresh()
+        #expect(counter(metrics, "vgpud_host_read_failures_total") == 1)
+        #expect(lines.all.contains { $0.contains("could not read the host for the metrics: sysfs is gone") }, "\(lines.all)")
+    }
+
+    @Test func aFailedReadGivesTheFallbackAndCounts() async {
+        let metrics = DaemonMetrics()
+        let lines = LogLines()
+        let parents = await metrics.hostRead("the auto definitions", logger: lines.logger, fallback: ["none"]) { try await failingActions.autoParents() }
+        #expect(parents == ["none"])
+        #expect(counter(metrics, "vgpud_host_read_failures_total") == 1)
+        #expect(lines.all == ["error: could not read the auto definitions: sysfs is gone"])
+    }
+}
+
+/// A logger whose lines ("LEVEL: message") are kept for the test to read.
+final class LogLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    var all: [String] { lock.withLock { lines } }
+
+    var logger: Logger {
+        Logger(label: "test") { _ in Handler(sink: self) }
+    }
+
+    struct Handler: LogHandler {
+        let sink: LogLines
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+            sink.lock.withLock { sink.lines.append("\(level): \(message)") }
+        }
+    }
+}
