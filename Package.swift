@@ -54,10 +54,18 @@ let package = Package(
         // Builds sysfs trees that mirror real hosts, for tests and the benchmark generator.
         .target(name: "VGPUFixtures", dependencies: ["VGPUCore", "VGPUHost"]),
 
-        .executableTarget(name: "vgpuctl", dependencies: [
+        // The CLI: its commands, the hook's front end and the fast path (Sources/vgpuctl), a library so that the
+        // build can render its --help for the fast path (vgpuctl-help-text, run by HelpTextPlugin) before linking
+        // the executable (Sources/vgpuctl-main: main.swift and the generated text).
+        .target(name: "VGPUCtlCommands", dependencies: [
             "VGPUCore", "VGPUApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], path: "Sources/vgpuctl"),
+        .executableTarget(name: "vgpuctl-help-text", dependencies: ["VGPUCtlCommands"]),
+        .plugin(name: "HelpTextPlugin", capability: .buildTool(), dependencies: ["vgpuctl-help-text"]),
+        .executableTarget(name: "vgpuctl", dependencies: [
+            "VGPUCtlCommands", "VGPUCore", "VGPUApp",
+        ], path: "Sources/vgpuctl-main", plugins: ["HelpTextPlugin"]),
         // The daemon's front-end logic (udev watcher, VF enabler, periodic reconcile, metrics), kept out of the
         // executable so tests reach it; the executable adds the HTTP endpoint and the command line.
         .target(name: "VGPUDaemon", dependencies: [
@@ -88,7 +96,7 @@ let package = Package(
         .testTarget(name: "VGPUHostTests", dependencies: ["VGPUCore", "VGPUHost", "VGPUFixtures", "VGPUApp", "CLibvirt"],
                     linkerSettings: [.linkedLibrary("virt")]),
         // Runs the built vgpuctl: its fast path prints what ArgumentParser prints (Sources/vgpuctl/FastPath).
-        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "VGPUFixtures"]),
+        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "VGPUCtlCommands", "VGPUFixtures"]),
         .testTarget(name: "VGPUDaemonTests", dependencies: [
             "VGPUCore", "VGPUHost", "VGPUApp", "VGPUDaemon", "VGPUUdev", "VGPUFixtures",
             .product(name: "Logging", package: "swift-log"),

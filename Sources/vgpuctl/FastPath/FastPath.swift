@@ -48,12 +48,13 @@ enum FastPath {
         }
     }
 
-    /// Runs `command` as its ArgumentParser command would, and exits.
-    static func run(_ command: Command) -> Never {
+    /// Runs `command` as its ArgumentParser command would, and exits. `helpText`: `--help` at 80 columns, written
+    /// at build time from the commands' declarations.
+    static func run(_ command: Command, helpText: String) -> Never {
         do {
             switch command {
             case .help:
-                Console.out(HelpText.root)
+                Console.out(helpText)
             case let .types(root, sysfsRoot, parent, json):
                 try TypesCommand.run(application(root: root, sysfsRoot: sysfsRoot, connect: nil), parent: parent, json: json)
             case let .createOnDomain(type, vm, root, sysfsRoot, connect):

@@ -57,16 +57,30 @@ func exitWithError(_ error: Error) -> Never {
     VGPUCtl.exit(withError: error)
 }
 
-// A bounded write's child (VGPUHost/OS/BoundedWrite.swift): one sysfs write, nothing else, before anything else.
-if let code = ProcessServices.boundedWriteChild(Array(CommandLine.arguments.dropFirst())) { exit(code) }
-// Started through the link in /etc/libvirt/hooks/qemu.d: the hook, without the argument parser.
-if let first = CommandLine.arguments.first, ProcessServices.basename(first) == HookMain.name {
-    HookMain.run(Array(CommandLine.arguments.dropFirst()))
+/// vgpuctl's entry point (Sources/vgpuctl-main calls it with the `--help` text generated at build time): a
+/// bounded write's child, the libvirt hook, `--version`, the fast path, else ArgumentParser.
+public enum CommandLineEntry {
+    public static func run(helpText: String) -> Never {
+        // A bounded write's child (VGPUHost/OS/BoundedWrite.swift): one sysfs write, nothing else, before anything else.
+        if let code = ProcessServices.boundedWriteChild(Array(CommandLine.arguments.dropFirst())) { exit(code) }
+        // Started through the link in /etc/libvirt/hooks/qemu.d: the hook, without the argument parser.
+        if let first = CommandLine.arguments.first, ProcessServices.basename(first) == HookMain.name {
+            HookMain.run(Array(CommandLine.arguments.dropFirst()))
+        }
+        // The hot, simple forms skip ArgumentParser (FastPath.swift); everything else, and every error, goes through it.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let verbose = versionRequested(arguments) { printVersion(verbose: verbose) }
+        if Environment.Variables.process["VGPUCTL_NO_FAST_PATH"] == nil, let command = FastPath.command(arguments) {
+            FastPath.run(command, helpText: helpText)
+        }
+        runMain()
+    }
+
+    /// `vgpuctl --help` as ArgumentParser prints it `columns` wide, ending in one newline: what the build writes
+    /// into the fast path (Plugins/HelpTextPlugin), from the commands' own declarations.
+    public static func helpText(columns: Int) -> String {
+        var text = VGPUCtl.helpMessage(columns: columns)
+        while text.hasSuffix("\n") { text.removeLast() }
+        return text + "\n"
+    }
 }
-// The hot, simple forms skip ArgumentParser (FastPath.swift); everything else, and every error, goes through it.
-let arguments = Array(CommandLine.arguments.dropFirst())
-if let verbose = versionRequested(arguments) { printVersion(verbose: verbose) }
-if Environment.Variables.process["VGPUCTL_NO_FAST_PATH"] == nil, let command = FastPath.command(arguments) {
-    FastPath.run(command)
-}
-runMain()
