@@ -261,6 +261,8 @@ import Testing
         ("[vgpud]\nprune = false\nd = 1979-05-27t", 3),
         ("a = [1979-05-27T]", 1),
         ("a = \"\u{FEFF}\"\nb = \"\\uD800\"", 2),
+        ("a = 1\n" + Array(repeating: "b", count: 300).joined(separator: ".") + " = 1", 2),
+        ("a = 1\nb = " + String(repeating: "{ c.d.e.f.g.h.i.j.k.l = ", count: 40), 2),
         ("a = 1\nb = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", 2),
     ])
     func invalidTOMLIsRefusedWithFileAndLine(text: String, line: Int) {
@@ -388,7 +390,7 @@ extension TOMLConformanceTests {
                     same = parsed.map { (lower.hasPrefix("-") ? -$0 : $0) == float } ?? false
                 }
             case (.dateTime(let dateTime), _):
-                guard let want = TOMLParser.dateTime(Array(expected.utf8)[...]) else { return "\(path): expected value \(expected) is no date" }
+                guard let want = TOMLScalar.dateTime(Array(expected.utf8)[...]) else { return "\(path): expected value \(expected) is no date" }
                 same = type == Self.tag(dateTime) && Self.tag(want) == type && Self.instant(want) == Self.instant(dateTime)
             default: same = false
             }
