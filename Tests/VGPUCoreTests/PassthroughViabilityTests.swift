@@ -38,11 +38,22 @@ import Testing
     @Test func anotherEndpointBoundToAHostDriverRefusesTheGroup() throws {
         let host = PCIHost(devices: [Self.bridge("0000:03:00.0", group: 7), Self.display("0000:04:01.0", group: 7),
                                      Self.display("0000:04:02.0", group: 7)], iommuEnabled: true)
-        #expect(try refusals("0000:04:01.0", host) == [.groupMemberInUse(group: 7, member: "0000:04:02.0", driver: "bochs-drm")])
-        #expect(try refusals("0000:04:02.0", host) == [.groupMemberInUse(group: 7, member: "0000:04:01.0", driver: "bochs-drm")])
-        let refusal = PassthroughRefusal.groupMemberInUse(group: 7, member: "0000:04:02.0", driver: "bochs-drm")
+        #expect(try refusals("0000:04:01.0", host) == [.groupMemberInUse(group: 7, member: "0000:04:02.0", driver: "bochs-drm", bridge: false)])
+        #expect(try refusals("0000:04:02.0", host) == [.groupMemberInUse(group: 7, member: "0000:04:01.0", driver: "bochs-drm", bridge: false)])
+        let refusal = PassthroughRefusal.groupMemberInUse(group: 7, member: "0000:04:02.0", driver: "bochs-drm", bridge: false)
         #expect(refusal.message("0000:04:01.0") == "0000:04:01.0 shares IOMMU group 7 with 0000:04:02.0, which the host driver bochs-drm holds")
         #expect(refusal.fix("0000:04:01.0").contains("pass 0000:04:02.0 through too"))
+    }
+
+    @Test func aBridgeBoundToADriverThatKeepsDMAOwnershipCounts() throws {
+        // Linux 5.19+: the driver decides (driver_managed_dma), not the header: shpchp on a PCIe-to-PCI bridge.
+        var bridge = Self.bridge("0000:03:00.0", group: 7)
+        bridge.driver = "shpchp"
+        let host = PCIHost(devices: [bridge, Self.display("0000:04:01.0", group: 7)], iommuEnabled: true)
+        #expect(try refusals("0000:04:01.0", host) == [.groupMemberInUse(group: 7, member: "0000:03:00.0", driver: "shpchp", bridge: true)])
+        let refusal = PassthroughRefusal.groupMemberInUse(group: 7, member: "0000:03:00.0", driver: "shpchp", bridge: true)
+        #expect(refusal.message("0000:04:01.0").contains("with the bridge 0000:03:00.0, which the host driver shpchp holds"))
+        #expect(refusal.fix("0000:04:01.0").hasPrefix("unbind shpchp from the bridge"))
     }
 
     @Test func membersReleasedToVFIOOrUnboundKeepTheGroupViable() throws {
@@ -66,7 +77,7 @@ import Testing
         // Function 1 sits in group 6 with an unrelated bound NIC: the card cannot go whole.
         let nic = PCIDevice(address: "0000:09:00.0", vendor: "0x8086", device: "0x10c9", classCode: 0x020000, driver: "igb", iommuGroup: 6)
         let host = PCIHost(devices: [Self.display("0000:02:00.0", group: 5), Self.audio("0000:02:00.1", group: 6), nic], iommuEnabled: true)
-        #expect(try refusals("0000:02:00.0", host) == [.groupMemberInUse(group: 6, member: "0000:09:00.0", driver: "igb")])
+        #expect(try refusals("0000:02:00.0", host) == [.groupMemberInUse(group: 6, member: "0000:09:00.0", driver: "igb", bridge: false)])
     }
 
     @Test func theBootVGADeviceIsRefused() throws {

@@ -95,15 +95,19 @@ vfio_round_trip() {
 check "a display device binds to vfio-pci (driver_override + drivers_probe) and goes back to bochs-drm" vfio_round_trip
 
 # --- vgpuctl gpus --------------------------------------------------------------------------------------------------
-gpus() { vg gpus --json; }
-gpu() { gpus | jq -e --arg a "$1" '.[] | select(.address == $a)'; }
+# One run per state of the host (each run costs a second or more under TCG); gpu ADDRESS reads the last one.
+snapshot() { json=$(vg gpus --json) && text=$(vg gpus); }
+gpu() { jq -e --arg a "$1" '.[] | select(.address == $a)' <<<"$json"; }
+# reasons ADDRESS: its refusals as ["REASON MEMBER", ...] (MEMBER: the group member a refusal names, if any).
+reasons() { gpu "$1" | jq -c '[.passthrough.refusals[] | .reason + " " + ((.message | capture("with (the bridge )?(?<m>[0-9a-f:.]+),") | .m) // "")]'; }
+snapshot
 
 lists_every_display_function() {
   local want got
   want=$(for d in "$pci"/*; do case $(cat "$d/class") in 0x03*) [ -e "$d/physfn" ] || basename "$d";; esac; done | sort | tr '\n' ' ')
-  got=$(gpus | jq -r '.[].address' | sort | tr '\n' ' ')
+  got=$(jq -r '.[].address' <<<"$json" | sort | tr '\n' ' ')
   expect_eq "$want" "$got" "display-class functions in sysfs vs vgpuctl gpus" || return 1
-  gpus | jq -e 'length == 6' > /dev/null
+  jq -e 'length == 6' <<<"$json" > /dev/null
 }
 check "gpus --json lists every display-class function sysfs has (6)" lists_every_display_function
 
@@ -126,33 +130,10 @@ numa_agrees() {
 }
 check "gpus: numa_node 1 under pxb1, 0 under pxb0, none on the root complex" numa_agrees
 
-shared_refused() {
-  local out
-  out=$(gpu $shared_a) || return 1
-  jq -e '.passthrough.possible == false' <<<"$out" > /dev/null || { echo "$out"; return 1; }
-  jq -e --arg b $shared_b '.passthrough.refusals | map(select(.reason == "group-member-in-use" and (.message | contains($b)))) | length == 1' \
-    <<<"$out" > /dev/null || { echo "$out"; return 1; }
-  gpu $shared_b | jq -e --arg a $shared_a '.passthrough.refusals[0].message | contains($a)' > /dev/null
-  expect_eq 0 "$(group_viable_after_bind $shared_a)" "the kernel: group not viable while $shared_b is on bochs-drm"
-}
-group_viable_after_bind() { bind_vfio "$1" > /dev/null && group_viable "$(group "$1")"; }
-check "gpus: the shared group is refused naming the other endpoint; the kernel agrees (not viable)" shared_refused
-
-shared_released() {
-  # shared_a is on vfio-pci now (above). With shared_b on vfio-pci too, the group is viable for the kernel and for us.
-  bind_vfio $shared_b > /dev/null || return 1
-  expect_eq 1 "$(group_viable "$(group $shared_a)")" "the kernel: group viable with both on vfio-pci" || return 1
-  gpu $shared_a | jq -e '.passthrough.possible and .driver == "vfio-pci"' > /dev/null || { gpu $shared_a; return 1; }
-  unbind_vfio $shared_b bochs-drm > /dev/null && unbind_vfio $shared_a bochs-drm > /dev/null
-}
-check "gpus: with the other endpoint on vfio-pci the group is viable, as the kernel says; both go back" shared_released
-
 multifunction_pairing() {
-  local out
-  out=$(gpu $card) || return 1
-  jq -e --arg f $card_audio '.functions == [{"address": $f, "class": "0x040300"}]' <<<"$out" > /dev/null || { echo "$out"; return 1; }
-  jq -e '.passthrough.possible' <<<"$out" > /dev/null || { echo "$out"; return 1; }
-  gpus | jq -e --arg f $card_audio 'map(.address) | index($f) == null' > /dev/null || { echo "the audio function listed as a GPU"; return 1; }
+  gpu $card | jq -e --arg f $card_audio '.functions == [{"address": $f, "class": "0x040300"}] and .passthrough.possible' > /dev/null \
+    || { gpu $card; return 1; }
+  jq -e --arg f $card_audio 'map(.address) | index($f) == null' <<<"$json" > /dev/null || { echo "the audio function listed as a GPU"; return 1; }
 }
 check "gpus: the multi-function card pairs its audio function and can go whole (same request)" multifunction_pairing
 
@@ -160,9 +141,54 @@ others() {
   gpu $alone | jq -e '.passthrough.possible and .driver == "bochs-drm" and .layout == "none" and .boot_vga == false' > /dev/null \
     || { gpu $alone; return 1; }
   gpu $boot_vga | jq -e '.boot_vga and (.passthrough.refusals | map(.reason) == ["boot-vga"])' > /dev/null || { gpu $boot_vga; return 1; }
-  vg gpus | grep -q "^$shared_a .* no\$" || { vg gpus; return 1; }
+  grep -q "^$shared_a .* no\$" <<<"$text" && grep -q "^$alone .* yes\$" <<<"$text" || { echo "$text"; return 1; }
 }
 check "gpus: a GPU alone in its group can go; the boot VGA device is refused; the table agrees" others
+
+# The shared group, step by step, with the kernel's verdict beside ours at each step. The bridge counts while a
+# driver that keeps DMA ownership (shpchp) holds it: since Linux 5.19 the driver decides, not the header type.
+bridge_driver=$(driver $pcibridge)
+echo "vmtier: the pcie-pci-bridge $pcibridge is bound to: $bridge_driver"
+bridge_counts() { [ "$bridge_driver" != none ] && [ "$bridge_driver" != pcieport ]; }
+expected_reasons() {  # expected_reasons OTHER...: the refusals of shared_a while OTHER endpoints hold the group
+  local r=() m
+  bridge_counts && r+=("\"group-member-in-use $pcibridge\"")
+  for m in "$@"; do r+=("\"group-member-in-use $m\""); done
+  (IFS=,; echo "[${r[*]}]")
+}
+shared_refused() {
+  expect_eq "$(expected_reasons $shared_b)" "$(reasons $shared_a)" "$shared_a's refusals" || return 1
+  gpu $shared_a | jq -e '.passthrough.possible == false' > /dev/null || return 1
+  bind_vfio $shared_a > /dev/null || return 1
+  expect_eq 0 "$(group_viable "$(group $shared_a)")" "the kernel: group $(group $shared_a) viable while $shared_b is on bochs-drm"
+}
+check "gpus: the shared group is refused naming the other endpoint; the kernel agrees (not viable)" shared_refused
+
+shared_bridge() {
+  bind_vfio $shared_b > /dev/null || return 1
+  snapshot
+  local kernel; kernel=$(group_viable "$(group $shared_a)")
+  if bridge_counts; then
+    expect_eq 0 "$kernel" "the kernel: group viable with both endpoints on vfio-pci and the bridge on $bridge_driver" || return 1
+    expect_eq "$(expected_reasons)" "$(reasons $shared_a)" "$shared_a's refusals: the bridge only" || return 1
+    gpu $shared_a | jq -e '.passthrough.refusals[0].fix | startswith("unbind")' > /dev/null || { gpu $shared_a; return 1; }
+    echo "$pcibridge" > "$pci/$pcibridge/driver/unbind" || return 1
+    snapshot
+    kernel=$(group_viable "$(group $shared_a)")
+  fi
+  expect_eq 1 "$kernel" "the kernel: group viable with both endpoints on vfio-pci and the bridge released" || return 1
+  gpu $shared_a | jq -e '.passthrough.possible and .driver == "vfio-pci"' > /dev/null || { gpu $shared_a; return 1; }
+}
+check "gpus: with the other endpoint on vfio-pci the bridge's driver decides, as for the kernel; released: viable" shared_bridge
+
+shared_back() {
+  if bridge_counts; then
+    echo "$pcibridge" > /sys/bus/pci/drivers_probe
+    wait_until 30 "$pcibridge to go back to $bridge_driver" - test "$(driver $pcibridge)" = "$bridge_driver" || return 1
+  fi
+  unbind_vfio $shared_b bochs-drm > /dev/null && unbind_vfio $shared_a bochs-drm > /dev/null
+}
+check "the shared group's devices and bridge go back to their drivers" shared_back
 
 finish() { echo 0 > "$pci/$igb/sriov_numvfs" 2>/dev/null; finished=1; echo "$passed passed, $failed failed"; }
 finish

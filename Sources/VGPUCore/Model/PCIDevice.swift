@@ -48,9 +48,8 @@ public struct PCIDevice: Equatable, Sendable {
     /// Display controllers (base class 0x03: VGA, XGA, 3D, other), which is what GPUs are.
     public var isDisplay: Bool { classCode >> 16 == 0x03 }
 
-    /// A PCI-to-PCI or CardBus bridge (subclass 0x0604, 0x0607, 0x0609): a function with a bridge header. The
-    /// kernel's IOMMU-group viability rule ignores those (only normal-header endpoints must be released), and their
-    /// driver (`pcieport`) leaves DMA ownership alone.
+    /// A PCI-to-PCI or CardBus bridge (subclass 0x0604, 0x0607, 0x0609): a function with a bridge header, marked
+    /// in group listings.
     public var isBridge: Bool { [0x0604, 0x0607, 0x0609].contains(classCode >> 8) }
 
     /// `domain:bus:device`: the slot; the functions of one slot (`.0` to `.7`) are one physical card.
