@@ -6,6 +6,7 @@
 # viability.
 . "$(dirname "$0")/lib.sh"
 pci=/sys/bus/pci/devices
+scenario_start=$(cut -d' ' -f1 /proc/uptime)
 boot_vga=0000:00:01.0 alone=0000:41:00.0 card=0000:42:00.0 card_audio=0000:42:00.1 pcibridge=0000:43:00.0
 shared_a=0000:44:01.0 shared_b=0000:44:02.0 igb=0000:45:00.0 node1_gpu=0000:81:00.0 node1_igb=0000:82:00.0
 group() { basename "$(readlink "$pci/$1/iommu_group")"; }
@@ -94,13 +95,15 @@ vfio_round_trip() {
 }
 check "a display device binds to vfio-pci (driver_override + drivers_probe) and goes back to bochs-drm" vfio_round_trip
 
+echo "vmtier: pci-lab: the machine's checks took $(awk -v a="$scenario_start" '{ printf "%.0f", $1 - a }' /proc/uptime) s"
+gpus_start=$(cut -d' ' -f1 /proc/uptime)
 # --- vgpuctl gpus --------------------------------------------------------------------------------------------------
 # One run per state of the host (each run costs a second or more under TCG); gpu ADDRESS reads the last one.
-snapshot() { json=$(vg gpus --json) && text=$(vg gpus); }
+snapshot() { json=$(vg gpus --json); }
 gpu() { jq -e --arg a "$1" '.[] | select(.address == $a)' <<<"$json"; }
 # reasons ADDRESS: its refusals as ["REASON MEMBER", ...] (MEMBER: the group member a refusal names, if any).
+snapshot; text=$(vg gpus)
 reasons() { gpu "$1" | jq -c '[.passthrough.refusals[] | .reason + " " + ((.message | capture("with (the bridge )?(?<m>[0-9a-f:.]+),") | .m) // "")]'; }
-snapshot
 
 lists_every_display_function() {
   local want got
@@ -190,5 +193,6 @@ shared_back() {
 }
 check "the shared group's devices and bridge go back to their drivers" shared_back
 
+echo "vmtier: pci-lab: the gpus checks took $(awk -v a="$gpus_start" '{ printf "%.0f", $1 - a }' /proc/uptime) s"
 finish() { echo 0 > "$pci/$igb/sriov_numvfs" 2>/dev/null; finished=1; echo "$passed passed, $failed failed"; }
 finish
