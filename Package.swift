@@ -82,6 +82,7 @@ let package = Package(
         // The tests link libvirt (the product does not): LibvirtAPITests checks the dlsym table against the C
         // declarations at compile time.
         .testTarget(name: "VGPUHostTests", dependencies: ["VGPUCore", "VGPUHost", "VGPUFixtures", "VGPUApp", "CLibvirt"],
+                    exclude: ["Expected"], // expected outputs, read by path (ExpectedOutput.swift)
                     linkerSettings: [.linkedLibrary("virt")]),
         // Runs the built vgpuctl: its fast path prints what ArgumentParser prints (Sources/vgpuctl/FastPath).
         .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "VGPUFixtures"]),

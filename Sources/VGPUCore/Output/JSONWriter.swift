@@ -44,6 +44,8 @@ public struct JSONWriter {
 
     public mutating func int(_ value: Int) { bytes.append(contentsOf: String(value).utf8) }
 
+    public mutating func bool(_ value: Bool) { bytes.append(contentsOf: (value ? "true" : "false").utf8) }
+
     /// A string, escaped as JSONEncoder escapes: `"` and `\`, \b \f \n \r \t by name, other control bytes as
     /// \u00xx (lowercase hex), `/` as `\/` in the compact style, everything else (non-ASCII included) as is.
     public mutating func string(_ value: String) {

@@ -80,6 +80,8 @@ enum HelpText {
                                   instances.
           list                    List the vGPUs that exist now and the domain using
                                   each; with --defined, the definitions.
+          gpus                    List the host's GPUs and whether each can be passed
+                                  through whole.
           plan                    Show where vGPUs would land, and why, without
                                   changing anything.
           create                  Create vGPUs of a type where the placement policy
