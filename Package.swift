@@ -23,9 +23,6 @@ let package = Package(
         // VGPUImport only: YAML, for NVIDIA vgpu-device-manager's config file (its node API keeps mapping order and
         // each node's line).
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        // The config file's TOML 1.0 parser (VGPUCore/Config): TOMLKit wraps toml++, which upstream passes the
-        // toml-test suite's valid and invalid cases. Exact: HostConfig relies on how 0.6.0 reports errors.
-        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
         // libvirt's headers only (libvirt-dev): types and constants. libvirt itself is not linked; it is loaded
@@ -38,8 +35,9 @@ let package = Package(
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CLibUUID", pkgConfig: "uuid", providers: [.apt(["uuid-dev"])]),
 
-        // Pure: models, validation, placement, plans, XML generation. No file, process or library I/O.
-        .target(name: "VGPUCore", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
+        // Pure: models, validation, placement, plans, XML generation, the config's TOML parser. No file, process or
+        // library I/O, and no dependency: standard library only.
+        .target(name: "VGPUCore"),
         // Adapters: sysfs, libvirt, udev, libuuid, definitions, journal, lock. The OS is touched in OS/.
         .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CLibUUID"]),
         // The udev adapter (libudev monitor and its scripted fake): vgpud's only, kept apart from VGPUHost.
@@ -89,11 +87,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "VGPUCoreTests", dependencies: ["VGPUCore"]),
+        // toml-test/ holds the toml-test suite's cases, read from the source tree by TOMLConformanceTests.
+        .testTarget(name: "VGPUCoreTests", dependencies: ["VGPUCore"], exclude: ["toml-test"]),
         .testTarget(name: "VGPUImportTests", dependencies: ["VGPUCore", "VGPUImport"]),
         // The tests link libvirt (the product does not): LibvirtAPITests checks the dlsym table against the C
         // declarations at compile time.
         .testTarget(name: "VGPUHostTests", dependencies: ["VGPUCore", "VGPUHost", "VGPUFixtures", "VGPUApp", "CLibvirt"],
+                    exclude: ["Expected"], // expected outputs, read by path (ExpectedOutput.swift)
                     linkerSettings: [.linkedLibrary("virt")]),
         // Runs the built vgpuctl: its fast path prints what ArgumentParser prints (Sources/vgpuctl/FastPath).
         .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "VGPUCtlCommands", "VGPUFixtures"]),

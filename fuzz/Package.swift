@@ -4,17 +4,13 @@ import PackageDescription
 // libFuzzer targets for what vgpuctl reads from untrusted bytes (issue 21, "Hostile input"); scripts/fuzz.sh
 // builds and runs them (its header says why this way). A package of its own, so the main package never links
 // libFuzzer: Product/ links to the product's own module directories in ../Sources (SwiftPM refuses target
-// paths outside a package), and only the modules the targets need are built. The one remote dependency is
-// VGPUCore's own: TOMLKit, the config file's parser, pinned as in ../Package.swift.
+// paths outside a package), and only the modules the targets need are built. No remote dependency.
 let package = Package(
     name: "vgpuctl-fuzz",
-    dependencies: [
-        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
-    ],
     targets: [
         .systemLibrary(name: "CLibvirt", path: "Product/CLibvirt"),
         .systemLibrary(name: "CLibUUID", path: "Product/CLibUUID", pkgConfig: "uuid"),
-        .target(name: "VGPUCore", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], path: "Product/VGPUCore"),
+        .target(name: "VGPUCore", path: "Product/VGPUCore"),
         .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CLibUUID"], path: "Product/VGPUHost"),
         .target(name: "VGPUApp", dependencies: ["VGPUCore", "VGPUHost"], path: "Product/VGPUApp"),
 

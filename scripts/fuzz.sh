@@ -4,8 +4,8 @@
 #                    DomainDocument, VGPUMetadata.requests, the hook's prepare/release/migrate plans on a small
 #                    host, and the UUID rename migrate begin prints back (DomainEdits.renamingVGPUs)
 #   fuzz-definition  a definition file in mdevctl's format (/etc/mdevctl.d): DefinitionStore.decode, and encode back
-#   fuzz-config      the config file (/etc/vgpuctl/vgpuctl.conf): HostConfig.parse over TOMLDocument (TOMLKit's
-#                    toml++ and the key scan); leak detection is off for it: TOMLKit 0.6.0 frees nothing it parses
+#   fuzz-config      the config file (/etc/vgpuctl/vgpuctl.conf): HostConfig.parse over TOMLDocument (TOMLParser),
+#                    from the file's raw bytes
 #   fuzz-journal     a journal record (/var/lib/vgpuctl/journal): its JSONDecoder decode, what Recovery derives
 #                    from it, and Record.json back
 # A throw is a refusal, which is fine when it is a VGPUError with a message (and a fix); a crash, a trap
@@ -20,8 +20,8 @@
 #
 # Build: fuzz/ is a SwiftPM package of its own (the main package never links libFuzzer). Its Product/ holds
 # links to the product's module directories (../Sources: SwiftPM refuses target paths outside a package), so it
-# compiles exactly the product's sources, only the modules the targets need (VGPUCore, VGPUHost, VGPUApp, and
-# VGPUCore's TOMLKit; no ArgumentParser, NIO or other remote package), into .build-fuzz/, incrementally:
+# compiles exactly the product's sources, only the modules the targets need (VGPUCore, VGPUHost, VGPUApp; no
+# ArgumentParser, NIO or other remote package), into .build-fuzz/, incrementally:
 #   swift build -c release with -sanitize=fuzzer,address (coverage for libFuzzer, and AddressSanitizer)
 # Each target's @main hands its command line to libFuzzer's LLVMFuzzerRunDriver (SwiftPM links an
 # executable's entry point as `main`, so libFuzzer's own main cannot be used). Linked with lld: gold stops
@@ -76,9 +76,6 @@ for target in "${targets[@]}"; do
   dir=$out/$target
   rm -rf "$dir" && mkdir -p "$dir/new"
   rc=0 extra=() leaks=1
-  # TOMLKit 0.6.0 has no way to free a parsed document or the strings it returns: LeakSanitizer would report
-  # every input, and again at exit (Environment parses an unchanged file once, so the product does not grow).
-  [ "$target" = config ] && extra=(-detect_leaks=0) leaks=0
   if [ -n "${FUZZ_RUNS:-}" ]; then extra+=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}"); else extra+=(-max_total_time="$seconds"); fi
   started=$(date +%s)
   ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=$leaks "$bin/fuzz-$target" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}" \

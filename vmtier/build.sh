@@ -3,7 +3,7 @@
 #   - Debian's own 6.12 kernel (linux-image-<ver>-amd64-unsigned, extracted with dpkg -x, never installed)
 #   - the kernel's sample mdev drivers mtty/mdpy/mbochs (samples/vfio-mdev of linux-source-6.12), built out of
 #     tree against the matching linux-headers, with vmtier/patches applied
-#   - a busybox initramfs that loads the modules, mounts the host root read-only over 9p under a tmpfs overlay
+#   - a busybox initramfs that loads the modules (and, on the lab machine, the drivers of its PCI devices), mounts the host root read-only over 9p under a tmpfs overlay
 #     and hands over to vmtier/guest/stage2.sh
 #   - the nested guest, vmtier/guest/pciscan (a bare multiboot program; reports its PCI bus on its serial console)
 set -euo pipefail
@@ -39,7 +39,8 @@ fi
 
 # Early modules, in load order (busybox insmod needs them decompressed), then the sample drivers.
 initrd="$out/initrd-$version.cpio.gz"
-if [ ! -f "$initrd" ] || [ "$here/guest/init" -nt "$initrd" ] || [ "$samples/mtty.ko" -nt "$initrd" ]; then
+if [ ! -f "$initrd" ] || [ "$here/guest/init" -nt "$initrd" ] || [ "$samples/mtty.ko" -nt "$initrd" ] \
+   || [ "$0" -nt "$initrd" ]; then
   log "assembling the initramfs"
   staging=$(mktemp -d)
   mkdir -p "$staging"/{bin,dev,proc,sys,modules,host,rw,newroot}
@@ -55,6 +56,17 @@ if [ ! -f "$initrd" ] || [ "$here/guest/init" -nt "$initrd" ] || [ "$samples/mtt
   done
   for name in mtty mdpy mbochs; do cp "$samples/$name.ko" "$staging/modules/"; order="$order $name"; done
   echo "$order" > "$staging/modules/order"
+  # The lab machine's drivers (loaded only there, so the mdev machine's boot is unchanged): bochs for its display
+  # devices (and its VGA), igb for its SR-IOV NICs, vfio-pci for whole-device passthrough; dependencies first.
+  lab=""
+  for m in drivers/gpu/drm/drm drivers/gpu/drm/drm_kms_helper drivers/gpu/drm/ttm/ttm drivers/gpu/drm/drm_ttm_helper \
+           drivers/gpu/drm/drm_vram_helper drivers/gpu/drm/tiny/bochs drivers/dca/dca drivers/i2c/algos/i2c-algo-bit \
+           drivers/net/ethernet/intel/igb/igb virt/lib/irqbypass drivers/vfio/pci/vfio-pci-core drivers/vfio/pci/vfio-pci; do
+    name=$(basename "$m")
+    xz -dc "$mods/$m.ko.xz" > "$staging/modules/$name.ko"
+    lab="$lab $name"
+  done
+  echo "$lab" > "$staging/modules/order.lab"
   (cd "$staging" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd"
   rm -rf "$staging"
 fi

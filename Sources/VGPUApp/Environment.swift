@@ -103,11 +103,11 @@ public struct Environment: Sendable {
     /// The placement config; none means one default group with the pack policy.
     func placementConfig() throws -> PlacementConfig {
         guard os.exists(configFile) else { return PlacementConfig() }
-        let text: String
-        do { text = try os.read(configFile) } catch {
+        let bytes: [UInt8]
+        do { bytes = try os.readBytes(configFile) } catch {
             throw VGPUError(.host, "could not read the config file \(configFile): \(error)", fix: "check its permissions")
         }
-        return try Self.parsedConfigs.parse(text, file: configFile)
+        return try HostConfig.parse(bytes: bytes, file: configFile)
     }
 
     /// libvirt, connected now.
@@ -115,23 +115,6 @@ public struct Environment: Sendable {
 
     /// The XML templates, from `templatesDirectory` or where the binary is installed.
     func templates() throws -> HostdevXML { try TemplateStore.load(os: os, override: templatesDirectory) }
-
-    /// The last config parsed, by file and text. vgpud reads the file on every reconcile, and TOMLKit 0.6.0 frees
-    /// little of what it allocates (its C API has no free): an unchanged file is not parsed again, so the daemon
-    /// does not grow by a few kilobytes each period.
-    static let parsedConfigs = ConfigCache()
-}
-
-final class ConfigCache: @unchecked Sendable {
-    private let mutex = Mutex()
-    private var last: (file: String, text: String, config: PlacementConfig)?
-
-    func parse(_ text: String, file: String) throws -> PlacementConfig {
-        if let hit = mutex.withLock({ last }), hit.file == file, hit.text == text { return hit.config }
-        let config = try HostConfig.parse(text, file: file)
-        mutex.withLock { last = (file, text, config) }
-        return config
-    }
 }
 
 /// How a command talks to libvirt beyond its URI (which is the environment's).

@@ -86,3 +86,48 @@ public enum FixtureHosts {
         vf.split(separator: ":").prefix(2).joined(separator: ":") + ":00.0"
     }
 }
+
+extension FixtureHosts {
+    /// The VM tier's lab machine (vmtier/run.sh, `pci-*` scenarios) as its kernel lays it out: a boot VGA device
+    /// on the root complex; behind the node-0 expander bridge a GPU alone on its root port, a GPU with its audio
+    /// function in one slot, two GPUs behind a PCIe-to-PCI bridge (one IOMMU group with the bridge) and an igb
+    /// SR-IOV NIC; behind the node-1 one a GPU and another igb. Group numbers and drivers are the ones the lab's
+    /// kernel gives (pci-lab.sh prints them). `iommu: false` is the same machine booted without
+    /// `intel_iommu=on` (no groups). `cpuVendor` goes to `/proc/cpuinfo` beside the tree (`<root>/proc`, for a
+    /// tree at `<root>/sys`); nil writes none.
+    public static func pciLab(at sysfs: String, iommu: Bool = true, cpuVendor: String? = nil) throws -> SysfsTree {
+        let tree = try SysfsTree(sysfs: sysfs)
+        if let cpuVendor { try tree.writeCPUInfo(vendorID: cpuVendor) }
+        let group = { (number: Int) in iommu ? number : nil }
+        let pxb0 = "pci0000:40", pxb1 = "pci0000:80"
+        let bridge = { (address: String, under: String, number: Int, node: Int) -> PCIFunctionSpec in
+            PCIFunctionSpec(address, vendor: "0x1b36", device: "0x000c", classCode: "0x060400", driver: "pcieport",
+                            numaNode: node, iommuGroup: group(number), under: under)
+        }
+        let specs: [PCIFunctionSpec] = [
+            PCIFunctionSpec("0000:00:00.0", vendor: "0x8086", device: "0x29c0", classCode: "0x060000", numaNode: -1, iommuGroup: group(0)),
+            PCIFunctionSpec("0000:00:01.0", classCode: "0x030000", driver: "bochs-drm", numaNode: -1, iommuGroup: group(1), bootVGA: true),
+            bridge("0000:40:00.0", pxb0, 11, 0),
+            PCIFunctionSpec("0000:41:00.0", driver: "bochs-drm", iommuGroup: group(15), under: "\(pxb0)/0000:40:00.0"),
+            bridge("0000:40:01.0", pxb0, 12, 0),
+            PCIFunctionSpec("0000:42:00.0", driver: "bochs-drm", iommuGroup: group(16), under: "\(pxb0)/0000:40:01.0"),
+            PCIFunctionSpec("0000:42:00.1", vendor: "0x8086", device: "0x293e", classCode: "0x040300", iommuGroup: group(16),
+                            under: "\(pxb0)/0000:40:01.0"),
+            bridge("0000:40:02.0", pxb0, 13, 0),
+            PCIFunctionSpec("0000:43:00.0", vendor: "0x1b36", device: "0x000e", classCode: "0x060400", driver: "shpchp", iommuGroup: group(17),
+                            under: "\(pxb0)/0000:40:02.0"),
+            PCIFunctionSpec("0000:44:01.0", driver: "bochs-drm", iommuGroup: group(17), under: "\(pxb0)/0000:40:02.0/0000:43:00.0"),
+            PCIFunctionSpec("0000:44:02.0", driver: "bochs-drm", iommuGroup: group(17), under: "\(pxb0)/0000:40:02.0/0000:43:00.0"),
+            bridge("0000:40:03.0", pxb0, 14, 0),
+            PCIFunctionSpec("0000:45:00.0", vendor: "0x8086", device: "0x10c9", classCode: "0x020000", driver: "igb", iommuGroup: group(18),
+                            sriov: (7, 0), under: "\(pxb0)/0000:40:03.0"),
+            bridge("0000:80:00.0", pxb1, 7, 1),
+            PCIFunctionSpec("0000:81:00.0", driver: "bochs-drm", numaNode: 1, iommuGroup: group(9), under: "\(pxb1)/0000:80:00.0"),
+            bridge("0000:80:01.0", pxb1, 8, 1),
+            PCIFunctionSpec("0000:82:00.0", vendor: "0x8086", device: "0x10c9", classCode: "0x020000", driver: "igb", numaNode: 1,
+                            iommuGroup: group(10), sriov: (7, 0), under: "\(pxb1)/0000:80:01.0"),
+        ]
+        for spec in specs { try tree.addPCIFunction(spec) }
+        return tree
+    }
+}

@@ -76,6 +76,7 @@ public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
     }
 
     public func read(_ path: String) throws(OSError) -> String { try base.read(path) }
+    public func readBytes(_ path: String) throws(OSError) -> [UInt8] { try base.readBytes(path) }
     public func list(_ path: String) throws(OSError) -> [String] { try base.list(path) }
     public func readLink(_ path: String) throws(OSError) -> String { try base.readLink(path) }
     public func exists(_ path: String) -> Bool { base.exists(path) }

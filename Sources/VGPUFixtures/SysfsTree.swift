@@ -123,3 +123,79 @@ public struct MdevTypeSpec: Sendable {
         self.available = available
     }
 }
+
+/// A PCI function as `addPCIFunction` lays it out; the defaults are a function with nothing bound.
+public struct PCIFunctionSpec: Sendable {
+    public var address: String
+    public var vendor: String
+    public var device: String
+    /// Six hex digits with `0x`, as sysfs writes `class`.
+    public var classCode: String
+    public var driver: String?
+    public var numaNode: Int
+    public var iommuGroup: Int?
+    /// nil: no `boot_vga` file (the kernel makes one only for VGA-class devices).
+    public var bootVGA: Bool?
+    public var sriov: (total: Int, enabled: Int)?
+    /// The directory under `devices/` that holds it (its bridge's), e.g. `pci0000:00/0000:00:02.0`.
+    public var parentDirectory: String
+
+    public init(_ address: String, vendor: String = "0x1234", device: String = "0x1111", classCode: String = "0x038000",
+                driver: String? = nil, numaNode: Int = 0, iommuGroup: Int? = nil, bootVGA: Bool? = nil,
+                sriov: (total: Int, enabled: Int)? = nil, under parentDirectory: String = "pci0000:00") {
+        self.address = address
+        self.vendor = vendor
+        self.device = device
+        self.classCode = classCode
+        self.driver = driver
+        self.numaNode = numaNode
+        self.iommuGroup = iommuGroup
+        self.bootVGA = bootVGA
+        self.sriov = sriov
+        self.parentDirectory = parentDirectory
+    }
+}
+
+extension SysfsTree {
+    /// A PCI function as the kernel lays it out: its directory under its bridge, `bus/pci/devices/<address>`, the
+    /// `driver` link into `bus/pci/drivers/<name>`, and the `iommu_group` link with the group's `devices/` entry.
+    /// Returns its directory (relative to the sysfs root).
+    @discardableResult
+    public func addPCIFunction(_ spec: PCIFunctionSpec, physfn: String? = nil) throws -> String {
+        let directory = "devices/\(spec.parentDirectory)/\(spec.address)"
+        var attributes = ["vendor": spec.vendor, "device": spec.device, "class": spec.classCode, "numa_node": String(spec.numaNode),
+                          "subsystem_vendor": "0x1af4", "subsystem_device": "0x1100", "revision": "0x02",
+                          "uevent": "PCI_CLASS=\(spec.classCode.dropFirst(2).uppercased())\nPCI_SLOT_NAME=\(spec.address)"]
+        if let driver = spec.driver { attributes["uevent"] = "DRIVER=\(driver)\n" + attributes["uevent"]! }
+        if let bootVGA = spec.bootVGA { attributes["boot_vga"] = bootVGA ? "1" : "0" }
+        if let sriov = spec.sriov {
+            attributes["sriov_totalvfs"] = String(sriov.total)
+            attributes["sriov_numvfs"] = String(sriov.enabled)
+        }
+        for (name, value) in attributes { try write("\(directory)/\(name)", value + "\n") }
+        try link("bus/pci/devices/\(spec.address)", to: directory)
+        if let driver = spec.driver {
+            try FileManager.default.createDirectory(atPath: path("bus/pci/drivers/\(driver)"), withIntermediateDirectories: true)
+            try link("\(directory)/driver", to: "bus/pci/drivers/\(driver)")
+            try link("bus/pci/drivers/\(driver)/\(spec.address)", to: directory)
+        }
+        if let group = spec.iommuGroup {
+            try link("\(directory)/iommu_group", to: "kernel/iommu_groups/\(group)")
+            try link("kernel/iommu_groups/\(group)/devices/\(spec.address)", to: directory)
+        }
+        if let physfn {
+            let pfDirectory = "devices/\(spec.parentDirectory)/\(physfn)"
+            try link("\(directory)/physfn", to: pfDirectory)
+            let index = (try? FileManager.default.contentsOfDirectory(atPath: path(pfDirectory)).filter { $0.hasPrefix("virtfn") }.count) ?? 0
+            try link("\(pfDirectory)/virtfn\(index)", to: directory)
+        }
+        return directory
+    }
+
+    /// `/proc/cpuinfo`'s vendor line, in the root that holds this sysfs tree (`<root>/proc`, beside `<root>/sys`).
+    public func writeCPUInfo(vendorID: String) throws {
+        let proc = (sysfs as NSString).deletingLastPathComponent + "/proc"
+        try FileManager.default.createDirectory(atPath: proc, withIntermediateDirectories: true)
+        try "processor\t: 0\nvendor_id\t: \(vendorID)\n".write(toFile: proc + "/cpuinfo", atomically: false, encoding: .utf8)
+    }
+}

@@ -11,13 +11,14 @@ struct VGPUFixture: ParsableCommand {
         discussion: """
             EXAMPLES:
               vgpu-fixture /tmp/sys --host samples   Linux 6.12's mtty, mdpy and mbochs
+              vgpu-fixture /tmp/sys --host pci-lab   the VM tier's lab machine (vgpuctl gpus)
               vgpu-fixture /tmp/sys --host large --gpus 8 --vfs 32 --types 24 --layout both
               vgpu-fixture simulate-migration                     the pre-copy policy benchmark (no tree)
               vgpu-fixture plan-reconcile                         the reconcile planner benchmark (no tree)
             """
     )
 
-    enum Host: String, ExpressibleByArgument, CaseIterable { case samples, nvidiaMdev = "nvidia-mdev", nvidiaVFIO = "nvidia-vfio", large }
+    enum Host: String, ExpressibleByArgument, CaseIterable { case samples, nvidiaMdev = "nvidia-mdev", nvidiaVFIO = "nvidia-vfio", pciLab = "pci-lab", large }
 
     @Argument(help: "Directory to create; it stands for /sys.") var directory: String
     @Option(help: "Which host: \(Host.allCases.map(\.rawValue).joined(separator: ", ")).") var host: Host = .large
@@ -36,6 +37,7 @@ struct VGPUFixture: ParsableCommand {
         case .samples: _ = try FixtureHosts.samples(at: directory)
         case .nvidiaMdev: _ = try FixtureHosts.nvidiaMdev(at: directory)
         case .nvidiaVFIO: _ = try FixtureHosts.nvidiaVFIO(at: directory)
+        case .pciLab: _ = try FixtureHosts.pciLab(at: directory)
         case .large: _ = try FixtureHosts.large(at: directory, gpus: gpus, vfsPerGPU: vfs, types: types, layout: FixtureLayout(rawValue: layout)!)
         }
     }

@@ -69,7 +69,7 @@ import Testing
         ("[[layouts.a.entries]]\ngpus = \"all\"\nvgpus = [\"mtty-1\"]",
          "f:3: 'vgpus' is an array, but must be a table of type = count", "README"),
         ("[[layouts.a.entries]]\ngpus = \"all\"\nvgpus = { \"mtty-1\" = 1, \"mtty-1\" = 2 }",
-         "f:3: error while parsing key-value pair: cannot redefine existing integer (column 36): vgpus = { \"mtty-1\" = 1, \"mtty-1\" = 2 }", "defined once"),
+         "f:3: key 'mtty-1' is defined twice (first on line 3) (column 25): vgpus = { \"mtty-1\" = 1, \"mtty-1\" = 2 }", "defined once"),
         ("[[layouts.a.entries]]\ngpus = [\"mtty\"]\ngroup = \"training\"\nvgpus = { \"mtty-1\" = 1 }\n[groups.training]\ngpus = [\"x\"]",
          "f:3: an entry of layout a has both gpus and group", "one way"),
         ("[[layouts.a.entries]]\ngroup = \"training\"\ngpus = \"all\"\nvgpus = { \"mtty-1\" = 1 }",

@@ -10,7 +10,7 @@ import VGPUHost
 /// (`.prettyPrinted, .sortedKeys, .withoutEscapingSlashes`) when the files were written.
 @Suite struct JSONWriterTests {
     func expectStored(_ parents: [Parent], _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try ExpectedOutput.check(String(decoding: JSONWriter.parents(parents), as: UTF8.self) + "\n", file: "types-json/\(name).json",
+        expectOutput(String(decoding: JSONWriter.parents(parents), as: UTF8.self) + "\n", file: "types-json/\(name).json",
                                  sourceLocation: sourceLocation)
     }
 
@@ -48,7 +48,7 @@ import VGPUHost
 
     @Test(arguments: NodeDeviceSamples.all.indices)
     func nodeDevicesAreWrittenAsStored(_ index: Int) throws {
-        try ExpectedOutput.check(String(decoding: JSONWriter.nodeDevices(NodeDeviceSamples.all[index]), as: UTF8.self) + "\n",
+        expectOutput(String(decoding: JSONWriter.nodeDevices(NodeDeviceSamples.all[index]), as: UTF8.self) + "\n",
                                  file: "nodedevs-json/sample-\(index).json")
     }
 }

@@ -38,7 +38,7 @@ import VGPUCore
     ]
 
     @Test func everyStepIsWrittenAsStoredAndReadBack() throws {
-        try ExpectedOutput.check(Self.records.map { $0.json + "\n" }.joined(), file: "journal/records.jsonl")
+        expectOutput(Self.records.map { $0.json + "\n" }.joined(), file: "journal/records.jsonl")
         for record in Self.records {
             #expect(try JSONDecoder().decode(Journal.Record.self, from: Data(record.json.utf8)) == record, "\(record.json.prefix(120))")
         }

@@ -13,7 +13,7 @@ import VGPUHost
 
     /// mdevctl's testdata file `name` (under Expected/mdevctl/), byte for byte.
     static func testdata(_ name: String) -> String {
-        (try? String(contentsOf: ExpectedOutput.directory.appendingPathComponent("mdevctl/" + name), encoding: .utf8)) ?? "<missing \(name)>"
+        (try? String(contentsOf: expectedOutputDirectory.appendingPathComponent("mdevctl/" + name), encoding: .utf8)) ?? "<missing \(name)>"
     }
 
     /// testdata/modify/defined.json (and testdata/list/device1.json): a vfio_ap definition with six attributes.
@@ -56,7 +56,7 @@ import VGPUHost
         defer { host.remove() }
         try populate(host)
         try session(host).run(ModifyDefinition(Self.uuid976, parent: Self.parent, change: change))
-        try ExpectedOutput.check(file(host) ?? "<no file>", file: "mdevctl/modify/\(name).expected")
+        expectOutput(file(host) ?? "<no file>", file: "mdevctl/modify/\(name).expected")
     }
 
     /// modify.rs: device-not-defined, multiple-noparent fail; multiple-parent passes and touches only that parent's

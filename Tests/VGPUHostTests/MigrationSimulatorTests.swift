@@ -74,7 +74,7 @@ import VGPUCore
         let trace = Self.trace(name)
         let text = [Self.render(MigrationSimulator.run(AdaptivePreCopyPolicy(), on: trace)),
                     Self.render(MigrationSimulator.run(FixedDowntimePolicy(), on: trace))].joined(separator: "\n")
-        try ExpectedOutput.check(text, file: "migration-simulator/\(name).txt")
+        expectOutput(text, file: "migration-simulator/\(name).txt")
     }
 
     static func render(_ result: SimulationResult) -> String {

@@ -56,7 +56,13 @@ public enum HostConfig {
     ]
 
     public static func parse(_ text: String, file: String) throws -> PlacementConfig {
-        let document = try TOMLDocument(parsing: text, file: file)
+        try parse(bytes: Array(text.utf8), file: file)
+    }
+
+    /// The file's bytes as read: bytes that are not UTF-8 are refused with their line (a String would have
+    /// replaced them).
+    public static func parse(bytes: [UInt8], file: String) throws -> PlacementConfig {
+        let document = try TOMLDocument(parsing: bytes, file: file)
         var reader = Reader(file: file)
         return try reader.config(document.root)
     }

@@ -64,6 +64,7 @@ public final class FaultInjectingOS: SystemCalls, @unchecked Sendable {
     }
 
     public func read(_ path: String) throws(OSError) -> String { try enter(.read, path); return try base.read(path) }
+    public func readBytes(_ path: String) throws(OSError) -> [UInt8] { try enter(.read, path); return try base.readBytes(path) }
     public func list(_ path: String) throws(OSError) -> [String] { try enter(.list, path); return try base.list(path) }
     public func readLink(_ path: String) throws(OSError) -> String { try enter(.readLink, path); return try base.readLink(path) }
     public func exists(_ path: String) -> Bool { (try? enter(.exists, path)) != nil && base.exists(path) }

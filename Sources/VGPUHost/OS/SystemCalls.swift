@@ -40,6 +40,8 @@ public enum OSOperation: String, Sendable, CaseIterable {
 public protocol SystemCalls: Sendable {
     /// Reads a whole (small) file. sysfs attributes are at most one page.
     func read(_ path: String) throws(OSError) -> String
+    /// Reads a whole file as it is, for a reader that must see invalid UTF-8 rather than U+FFFD (the config file).
+    func readBytes(_ path: String) throws(OSError) -> [UInt8]
     /// Directory entries, without "." and "..", unsorted.
     func list(_ path: String) throws(OSError) -> [String]
     func readLink(_ path: String) throws(OSError) -> String
@@ -114,6 +116,7 @@ public struct ProcessResult: Equatable, Sendable {
 /// Adapters that only stand in for files (fixture kernels, fakes) have no devices, links or processes: every
 /// such call fails with ENOSYS unless they implement it.
 extension SystemCalls {
+    public func readBytes(_ path: String) throws(OSError) -> [UInt8] { Array(try read(path).utf8) }
     public func write(_ path: String, _ contents: String, bound: Double) throws(OSError) { try write(path, contents) }
     public func symlink(_ target: String, at path: String) throws(OSError) { throw OSError(.symlink, path, errno: ENOSYS) }
     public func run(_ executable: String, arguments: [String], stdin: String, timeout: Double) throws(OSError) -> ProcessResult {
@@ -181,6 +184,23 @@ public struct LiveSystemCalls: SystemCalls {
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<count]))
             }
             return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    public func readBytes(_ path: String) throws(OSError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OSError(.read, path, errno: errno) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw OSError(.read, path, errno: errno)
+            }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
         }
     }
 
