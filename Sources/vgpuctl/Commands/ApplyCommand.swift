@@ -34,10 +34,15 @@ struct ApplyCommand: ParsableCommand {
     @OptionGroup var lock: LockOptions
     @OptionGroup var libvirt: LibvirtOptions
     @Flag(help: "Change nothing; print the plan and exit 2 if anything would be done.") var dryRun = false
+    @Option(help: ArgumentHelp("Seconds to wait for the GPUs the layout names by id to appear as vGPU parents (a driver loading, VFs being enabled); 0: no wait.", valueName: "seconds"))
+    var gpuWait: Double = 10
     @Argument(help: ArgumentHelp("The layout ([[layouts.NAME.entries]] in the config file); default: the config's layout = \"NAME\".", valueName: "name"))
     var name: String?
 
     func validate() throws {
+        guard gpuWait >= 0, gpuWait.isFinite else {
+            throw VGPUError(.invalidInput, "--gpu-wait \(gpuWait) is not a number of seconds", fix: "give 0 (no wait) or more")
+        }
         if let name {
             guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
                 throw VGPUError(.invalidInput, "layout name '\(Validation.printable(name))' is empty or has control characters",
@@ -53,7 +58,8 @@ struct ApplyCommand: ParsableCommand {
         var progress: (@Sendable (String) -> Void)?
         if !json && !dryRun { progress = { @Sendable line in Console.error("vgpuctl: apply: " + line + "\n") } }
         let outcome = try LayoutApplication(host: host.context, libvirt: libvirt.settings)
-            .run(layout: name, dryRun: dryRun, wait: lock.wait, command: command, progress: progress)
+            .run(layout: name, dryRun: dryRun, wait: lock.wait, gpuWait: gpuWait, command: command,
+                 progress: progress, waiting: { Console.error("vgpuctl: apply: " + $0 + "\n") })
         if json { try JSONOutput.print(ApplyJSON(outcome)) } else { Console.out(Self.text(outcome)) }
         if dryRun && outcome.acts { throw ExitCode(2) }
     }
