@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # vgpuctl apply on the real kernel: a declared layout over mtty (patched for extra parents: mtty, mtty1, mtty2),
 # mdpy and mbochs; created and defined (/etc/mdevctl.d), a second apply is a no-op, --dry-run exits 2 on a changed
-# layout, the change is applied minimally (kept vGPUs keep their UUIDs), and a layout that would take a vGPU a
-# domain names is refused naming the domain.
+# layout, the change is applied minimally (kept vGPUs keep their UUIDs); with a domain running on one vGPU, a
+# changed layout keeps that vGPU and changes the others, and a layout that would take it is refused (exit 5)
+# naming the domain and the vGPU, with nothing changed.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -14,7 +15,7 @@ mtty_ko=$(ls "$VMTIER_OUT"/samples-*/mtty.ko)
 check "mtty with two extra parents" sh -c "rmmod mtty && insmod '$mtty_ko' extra_parents=2 && [ -e /sys/class/mdev_bus/mtty2 ]"
 remove_all_mdevs
 
-write_layout() {  # write_layout MTTY1_TYPE MTTY1_COUNT
+write_layout() {  # write_layout MTTY2_TYPE MTTY2_COUNT [MBOCHS_COUNT]
   cat > "$conf" <<CONF
 layout = "lab"
 
@@ -32,7 +33,7 @@ vgpus = { "mdpy-vga" = 1, "mdpy-xga" = 1 }
 
 [[layouts.lab.entries]]
 gpus = ["mbochs"]
-vgpus = { "mbochs-small" = 2 }
+vgpus = { "mbochs-small" = ${3:-2} }
 CONF
 }
 count_of() {  # count_of PARENT TYPE: vGPUs of TYPE on PARENT in sysfs
@@ -64,6 +65,7 @@ second_apply() {
 }
 check "a second apply does nothing and exits 0" second_apply
 check "apply --dry-run on a matching host exits 0" sh -c "$VGPUCTL apply --dry-run >/dev/null"
+check "apply --json on a matching host says \"changed\": false" sh -c "$VGPUCTL apply --json | jq -e '.changed == false' >/dev/null"
 
 kept_before=$(ls /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/devices | sort)
 write_layout mtty-2 1
@@ -88,18 +90,35 @@ check "changed layout applied minimally: 3 removed and 1 created on mtty2, the o
 
 check "start libvirtd" start_libvirtd
 named=$(ls /sys/class/mdev_bus/mtty2/mdev_supported_types/mtty-2/devices)
-refused_for_domain() {
+running_domain() {
   define_guest apply01 || return 1
   vg attach "$named" --vm apply01 --config >/dev/null || { echo "attach --config failed"; return 1; }
+  virsh -c qemu:///system start apply01 >/dev/null || return 1
+  guest_sees apply01 1
+}
+check "domain apply01 runs with mtty2's vGPU (virsh start; the guest sees it)" running_domain
+
+refused_for_domain() {
   write_layout mtty-1 2
   local before err; before=$(state)
   err=$(expect_exit 5 "$VGPUCTL" apply) || { echo "$err"; return 1; }
   printf '%s\n' "$err" | grep -q 'domain apply01' && printf '%s\n' "$err" | grep -q "$named" || { echo "$err"; return 1; }
   expect_eq "$before" "$(state)" "a refused layout changes nothing"
 }
-check "a layout that would remove a vGPU a shut-off domain names is refused (exit 5) naming the domain and the vGPU" refused_for_domain
+check "a layout that would take the running domain's vGPU is refused (exit 5) naming the domain and the vGPU; nothing changed" refused_for_domain
+
+kept_while_running() {
+  write_layout mtty-2 1 1
+  local out; out=$(vg apply --json) || { echo "$out"; return 1; }
+  expect_eq 1 "$(count_of mbochs mbochs-small)" && expect_eq "$named" "$(ls /sys/class/mdev_bus/mtty2/mdev_supported_types/mtty-2/devices)" \
+    && expect_eq running "$(virsh -c qemu:///system domstate apply01)" && expect_eq 8 "$(mdev_count)" || return 1
+  printf '%s\n' "$out" | jq -e --arg u "$named" '.changed == true and ([.gpus[] | select(.gpu == "mtty2") | .kept] == [[$u]])
+    and ([.gpus[] | select(.gpu == "mbochs") | .removed | length] == [1])' >/dev/null || { echo "$out"; return 1; }
+}
+check "a changed layout with apply01 running keeps its vGPU (same UUID, still running) and changes the others" kept_while_running
 
 cleanup() {
+  virsh -c qemu:///system destroy apply01 >/dev/null 2>&1
   virsh -c qemu:///system undefine apply01 >/dev/null 2>&1
   stop_libvirtd
   remove_all_mdevs
