@@ -117,6 +117,33 @@ kept_while_running() {
 }
 check "a changed layout with apply01 running keeps its vGPU (same UUID, still running) and changes the others" kept_while_running
 
+dm_file=/tmp/vgpu-device-manager.yaml
+cat > "$dm_file" <<'YAML'
+version: v1
+vgpu-configs:
+  clear:
+    - devices: all
+      vgpu-devices: {}
+  other:
+    - devices: [0]
+      vgpu-devices: {}
+YAML
+from_vgpu_device_manager() {
+  local before err; before=$(state)
+  err=$(expect_exit 5 "$VGPUCTL" apply --from-vgpu-device-manager "$dm_file" clear) || { echo "$err"; return 1; }
+  printf '%s\n' "$err" | grep -q 'domain apply01' && printf '%s\n' "$err" | grep -q "$named" || { echo "$err"; return 1; }
+  err=$(expect_exit 2 "$VGPUCTL" apply --from-vgpu-device-manager "$dm_file") || { echo "$err"; return 1; }
+  printf '%s\n' "$err" | grep -q 'clear, other' || { echo "no label: $err"; return 1; }
+  printf 'version: v2\nvgpu-configs: {}\n' > /tmp/vgpu-device-manager-v2.yaml
+  err=$(expect_exit 2 "$VGPUCTL" apply --from-vgpu-device-manager /tmp/vgpu-device-manager-v2.yaml clear) || { echo "$err"; return 1; }
+  printf '%s\n' "$err" | grep -q 'vgpu-device-manager-v2.yaml:1' || { echo "bad version: $err"; return 1; }
+  expect_eq "$before" "$(state)" "refusals change nothing" || return 1
+  virsh -c qemu:///system destroy apply01 >/dev/null && virsh -c qemu:///system undefine apply01 >/dev/null || return 1
+  vg apply --from-vgpu-device-manager "$dm_file" clear >/dev/null 2>&1 || { echo "apply of label clear failed"; return 1; }
+  expect_eq 0 "$(mdev_count)" "label clear removed every vGPU" && expect_eq 0 "$(defined_count)" "and their definitions"
+}
+check "apply --from-vgpu-device-manager FILE LABEL (vgpu-layout-import): the running domain's vGPU refused (5), file mistakes named (2), then label 'clear' applied" from_vgpu_device_manager
+
 cleanup() {
   virsh -c qemu:///system destroy apply01 >/dev/null 2>&1
   virsh -c qemu:///system undefine apply01 >/dev/null 2>&1
