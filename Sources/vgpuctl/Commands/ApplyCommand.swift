@@ -36,8 +36,8 @@ struct ApplyCommand: ParsableCommand {
             EXAMPLES:
               vgpuctl apply --dry-run          the plan for the config's layout; exit 2 if it would act
               vgpuctl apply lab --json         apply layout 'lab'; what was kept, created, removed
-              vgpuctl apply --from-vgpu-device-manager /etc/nvidia-vgpu-dm/config.yaml A100-4C-x8
-                                               apply that label of vgpu-device-manager's file
+              vgpuctl apply --from-vgpu-device-manager dm.yaml small
+                                               apply label 'small' of vgpu-device-manager's file
             """)
 
     @OptionGroup var host: HostOptions
