@@ -76,7 +76,9 @@ let package = Package(
         ]),
         // Reads vgpu-device-manager's YAML for `vgpuctl apply --from-vgpu-device-manager` and prints the layout as JSON:
         // a program of its own so that vgpuctl links neither Yams nor Foundation (vgpuctl runs it as a child).
-        .executableTarget(name: "vgpu-layout-import", dependencies: ["VGPUCore", "VGPUImport"]),
+        .executableTarget(name: "vgpu-layout-import", dependencies: [
+            "VGPUCore", "VGPUImport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "vgpu-fixture", dependencies: [
             "VGPUCore", "VGPUFixtures",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
