@@ -1,9 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import VGPUCore
 import VGPUHost
 
 /// `vgpuctl apply`: make the host match a declared layout (ApplyPlanner), one journaled plan run GPU by GPU in
 /// parallel lanes. A dry run takes no lock and changes nothing.
-public struct LayoutApplication {
+public struct LayoutApplication: Sendable {
     public let host: HostContext
     public let libvirt: LibvirtSettings
 
@@ -25,16 +28,20 @@ public struct LayoutApplication {
     public static let maxLanes = 4
 
     /// `name` nil: the config's `layout = "NAME"`. `progress` gets one line per GPU as its lane completes.
-    public func run(layout name: String?, dryRun: Bool, wait: Double, command: String,
-                    progress: (@Sendable (String) -> Void)? = nil) throws -> Outcome {
+    /// `gpuWait`: seconds to wait for the GPUs the layout names to appear (`waiting` hears what it waits for).
+    public func run(layout name: String?, dryRun: Bool, wait: Double, gpuWait: Double = 0, command: String,
+                    progress: (@Sendable (String) -> Void)? = nil, waiting: ((String) -> Void)? = nil) throws -> Outcome {
         let config = try host.placementConfig()
         let layout = try Self.layout(named: name, in: config, file: host.configFile)
-        return try run(layout, config: config, dryRun: dryRun, wait: wait, command: command, progress: progress)
+        return try run(layout, config: config, dryRun: dryRun, wait: wait, gpuWait: gpuWait, command: command,
+                       progress: progress, waiting: waiting)
     }
 
     /// The same for a layout and config already read.
-    public func run(_ layout: DeclaredLayout, config: PlacementConfig, dryRun: Bool, wait: Double, command: String,
-                    progress: (@Sendable (String) -> Void)? = nil) throws -> Outcome {
+    public func run(_ layout: DeclaredLayout, config: PlacementConfig, dryRun: Bool, wait: Double, gpuWait: Double = 0,
+                    command: String, progress: (@Sendable (String) -> Void)? = nil,
+                    waiting: ((String) -> Void)? = nil) throws -> Outcome {
+        try waitForGPUs(layout, seconds: gpuWait, say: waiting)
         if dryRun {
             let result = try plan(layout, config: config, inventory: host.inventory()) {
                 guard let connection = try? LibvirtConnection(uri: libvirt.uri) else { return $0 }
@@ -46,6 +53,33 @@ public struct LayoutApplication {
         let result = try plan(layout, config: config, inventory: host.inventory()) { _ in try session.inventory(domains: false) }
         if result.acts { try session.execute(result, progress: progress) }
         return Outcome(result: result, dryRun: false, recovered: session.recovered)
+    }
+
+    /// Waits up to `seconds` (a deadline) for every GPU the layout names one by one to exist as a vGPU parent
+    /// (a driver still loading, VFs still being enabled), saying what it waits for; looks with `GPUPresence`, a
+    /// few lookups per GPU, so a host that already has them pays almost nothing. 0: no wait (the planner then
+    /// refuses a missing GPU).
+    public func waitForGPUs(_ layout: DeclaredLayout, seconds: Double, poll: Double = 0.2, say: ((String) -> Void)? = nil) throws {
+        let presence = GPUPresence(paths: host.paths, os: host.os)
+        var missing = presence.missing(layout.namedGPUs)
+        guard !missing.isEmpty, seconds > 0 else { return }
+        let start = monotonicNow()
+        say?("waiting up to \(Self.seconds(seconds)) s for GPU(s) \(missing.joined(separator: ", ")) to appear as vGPU parents")
+        while true {
+            usleep(UInt32(poll * 1_000_000))
+            missing = presence.missing(missing)
+            if missing.isEmpty {
+                say?("the GPU(s) appeared after \(Self.seconds(monotonicNow() - start)) s")
+                return
+            }
+            if monotonicNow() - start >= seconds { break }
+        }
+        throw VGPUError(.notFound, "after \(Self.seconds(seconds)) s, GPU(s) \(missing.joined(separator: ", ")) of layout '\(layout.name)' are still not vGPU parents (no \(host.paths.mdevBus)/ID, and no SR-IOV VF of it hosting vGPU types)",
+                        fix: "load the GPU's vGPU driver or enable its VFs (sriov_numvfs), check the id with 'vgpuctl types', or wait longer (--gpu-wait SECONDS)")
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(Double(Int(value * 10)) / 10)
     }
 
     /// Plans on the sysfs inventory first; only when that plan removes a vGPU are domains (libvirt) and holders
