@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "vgpuctl", targets: ["vgpuctl"]),
         .executable(name: "vgpu-fixture", targets: ["vgpu-fixture"]),
         .executable(name: "vgpud", targets: ["vgpud"]),
+        .executable(name: "vgpu-layout-import", targets: ["vgpu-layout-import"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -81,6 +82,11 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // Reads vgpu-device-manager's YAML for `vgpuctl apply --from-vgpu-device-manager` and prints the layout as JSON:
+        // a program of its own so that vgpuctl links neither Yams nor Foundation (vgpuctl runs it as a child).
+        .executableTarget(name: "vgpu-layout-import", dependencies: [
+            "VGPUCore", "VGPUImport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vgpu-fixture", dependencies: [
             "VGPUCore", "VGPUFixtures",

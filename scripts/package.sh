@@ -31,6 +31,8 @@ version=$(scripts/version.sh --check)
 declare -A where=()
 while read -r product dir _; do
   [[ -z $product || $product == \#* ]] && continue
+  # libexec: helpers only vgpuctl runs, in a directory of the package's own.
+  if [ "$dir" = libexec ]; then dir=libexec/vgpuctl; fi
   where[$product]=$dir
 done < packaging/executables
 mapfile -t declared < <(swift package describe --type json 2>/dev/null \
@@ -39,9 +41,9 @@ mapfile -t declared < <(swift package describe --type json 2>/dev/null \
 shipped=()
 for product in "${declared[@]}"; do
   case "${where[$product]:-}" in
-    bin|sbin) shipped+=("$product") ;;
+    bin|sbin|libexec/vgpuctl) shipped+=("$product") ;;
     none) ;;
-    *) die "executable product '$product' is not in packaging/executables (bin, sbin or none)" ;;
+    *) die "executable product '$product' is not in packaging/executables (bin, sbin, libexec or none)" ;;
   esac
 done
 log "version $version; shipping ${shipped[*]}"

@@ -19,17 +19,21 @@ public struct Environment: Sendable {
     public let templatesDirectory: String?
     /// `VGPUCTL_DEBUG`: say on stderr how waits end (the VM tier checks which path a wait took).
     public let debug: Bool
+    /// `VGPUCTL_LAYOUT_IMPORT`: the vgpu-device-manager reader to run instead of the packaged one.
+    public let layoutImporter: String?
     /// The variables themselves, for what only a front end reads (the hook's lock wait, COLUMNS, NOTIFY_SOCKET).
     public let variables: Variables
 
     public init(paths: HostPaths, os: SystemCalls, configFile: String? = nil, libvirtURI: String = Environment.defaultLibvirtURI,
-                templatesDirectory: String? = nil, debug: Bool = false, variables: Variables = Variables([])) {
+                templatesDirectory: String? = nil, debug: Bool = false, layoutImporter: String? = nil,
+                variables: Variables = Variables([])) {
         self.paths = paths
         self.os = os
         self.configFile = configFile ?? paths.configFile
         self.libvirtURI = libvirtURI
         self.templatesDirectory = templatesDirectory
         self.debug = debug
+        self.layoutImporter = layoutImporter
         self.variables = variables
     }
 
@@ -39,7 +43,7 @@ public struct Environment: Sendable {
     public var root: String { paths.root }
 
     /// From command-line values, falling back to `VGPUCTL_ROOT`, `VGPUCTL_SYSFS_ROOT`, `VGPUCTL_CONFIG`,
-    /// `LIBVIRT_DEFAULT_URI`, `VGPUCTL_TEMPLATES_DIR` and `VGPUCTL_DEBUG`.
+    /// `LIBVIRT_DEFAULT_URI`, `VGPUCTL_TEMPLATES_DIR`, `VGPUCTL_DEBUG` and `VGPUCTL_LAYOUT_IMPORT`.
     public static func resolve(root: String? = nil, sysfsRoot: String? = nil, connect: String? = nil,
                                variables: Variables = .process) -> Environment {
         let paths = HostPaths(root: root ?? variables["VGPUCTL_ROOT"] ?? "/", sysfs: sysfsRoot ?? variables["VGPUCTL_SYSFS_ROOT"])
@@ -47,13 +51,13 @@ public struct Environment: Sendable {
                            configFile: variables["VGPUCTL_CONFIG"],
                            libvirtURI: connect ?? variables["LIBVIRT_DEFAULT_URI"] ?? defaultLibvirtURI,
                            templatesDirectory: variables["VGPUCTL_TEMPLATES_DIR"], debug: variables["VGPUCTL_DEBUG"] != nil,
-                           variables: variables)
+                           layoutImporter: variables["VGPUCTL_LAYOUT_IMPORT"], variables: variables)
     }
 
     /// The same environment talking to another libvirt (a migration's destination).
     public func connecting(to uri: String) -> Environment {
         Environment(paths: paths, os: os, configFile: configFile, libvirtURI: uri, templatesDirectory: templatesDirectory,
-                    debug: debug, variables: variables)
+                    debug: debug, layoutImporter: layoutImporter, variables: variables)
     }
 
     /// The OS boundary. For the VM tier's fault and crash tests, `VGPUCTL_FAIL_AT=N` makes the Nth mutating call

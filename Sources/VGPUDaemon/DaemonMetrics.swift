@@ -19,6 +19,9 @@ public final class DaemonMetrics: Sendable {
     public let reconcileRuns: CoreMetrics.Counter
     public let reconcileActions: CoreMetrics.Counter
     public let reconcileFailures: CoreMetrics.Counter
+    public let layoutApplies: CoreMetrics.Counter
+    public let layoutChanges: CoreMetrics.Counter
+    public let layoutApplyFailures: CoreMetrics.Counter
     /// Reads of the host that failed (definitions, VFs, the metric snapshot): each is also logged.
     public let hostReadFailures: CoreMetrics.Counter
 
@@ -33,9 +36,13 @@ public final class DaemonMetrics: Sendable {
         reconcileRuns = CoreMetrics.Counter(label: "vgpud_reconcile_runs_total", factory: factory)
         reconcileActions = CoreMetrics.Counter(label: "vgpud_reconcile_actions_total", factory: factory)
         reconcileFailures = CoreMetrics.Counter(label: "vgpud_reconcile_failures_total", factory: factory)
+        layoutApplies = CoreMetrics.Counter(label: "vgpud_layout_applies_total", factory: factory)
+        layoutChanges = CoreMetrics.Counter(label: "vgpud_layout_changes_total", factory: factory)
+        layoutApplyFailures = CoreMetrics.Counter(label: "vgpud_layout_apply_failures_total", factory: factory)
         hostReadFailures = CoreMetrics.Counter(label: "vgpud_host_read_failures_total", factory: factory)
         // Present from the start, so a scrape before the first event shows 0 rather than nothing.
-        for counter in [udevEvents, autoStartAttempts, autoStartFailures, reconcileRuns, reconcileActions, reconcileFailures, hostReadFailures] {
+        for counter in [udevEvents, autoStartAttempts, autoStartFailures, reconcileRuns, reconcileActions, reconcileFailures,
+                        layoutApplies, layoutChanges, layoutApplyFailures, hostReadFailures] {
             counter.increment(by: 0)
         }
     }

@@ -4,7 +4,7 @@ import VGPUApp
 import VGPUCore
 
 /// Start-up, then the periodic repair: enables the configured SR-IOV VFs and waits (bounded) for them to become
-/// vGPU parents, starts every missing `auto` vGPU, then runs reconcile every `interval` seconds (pruning only
+/// vGPU parents, starts every missing `auto` vGPU, applies the selected layout (`LayoutKeeper`), then runs reconcile every `interval` seconds (pruning only
 /// when told to).
 public struct ReconcileLoop: Service, CustomStringConvertible {
     public var description: String { "ReconcileLoop" }
@@ -33,8 +33,9 @@ public struct ReconcileLoop: Service, CustomStringConvertible {
     let logger: Logger
     let sleep: AutoStarter.Sleep
     let changed: @Sendable () -> Void
+    let keeper: LayoutKeeper?
 
-    public init(settings: Settings, actions: DaemonActions, metrics: DaemonMetrics, logger: Logger,
+    public init(settings: Settings, actions: DaemonActions, metrics: DaemonMetrics, logger: Logger, keeper: LayoutKeeper? = nil,
                 sleep: @escaping AutoStarter.Sleep = { try await Task.sleep(nanoseconds: UInt64($0 * 1_000_000_000)) },
                 changed: @escaping @Sendable () -> Void = {}) {
         self.settings = settings
@@ -43,6 +44,7 @@ public struct ReconcileLoop: Service, CustomStringConvertible {
         self.logger = logger
         self.sleep = sleep
         self.changed = changed
+        self.keeper = keeper
     }
 
     public func run() async throws {
@@ -58,11 +60,13 @@ public struct ReconcileLoop: Service, CustomStringConvertible {
         }
     }
 
-    /// VFs first, then everything missing (as at boot).
+    /// VFs first, then everything missing (as at boot), then the selected layout.
     public func startUp() async {
         await enableVFs()
         if Task.isCancelled || Task.isShuttingDownGracefully { return }
         await reconcileOnce()
+        if Task.isCancelled || Task.isShuttingDownGracefully { return }
+        await keeper?.applyAtStart()
     }
 
     public func enableVFs() async {

@@ -5,23 +5,25 @@ import VGPUCore
 import VGPUUdev
 
 /// Watches udev: when a parent appears it starts that parent's `auto` vGPUs (through `AutoStarter`: bounded
-/// exponential backoff), and every event that concerns vGPUs asks for fresh metrics. The blocking libudev reads
+/// exponential backoff), then, with a selected layout, has `LayoutKeeper` apply it; every event that concerns vGPUs asks for fresh metrics. The blocking libudev reads
 /// run on a thread of their own and are bridged into an async stream; a graceful shutdown stops the source, which
 /// ends that thread.
 public struct UdevWatcher: Service, CustomStringConvertible {
     public var description: String { "UdevWatcher" }
     let source: UdevEventSource
     let starter: AutoStarter
+    let keeper: LayoutKeeper?
     let actions: DaemonActions
     let metrics: DaemonMetrics
     let logger: Logger
     /// Called after every event that concerns vGPUs (the metrics refresher's trigger).
     let changed: @Sendable () -> Void
 
-    public init(source: UdevEventSource, starter: AutoStarter, actions: DaemonActions, metrics: DaemonMetrics, logger: Logger,
-                changed: @escaping @Sendable () -> Void = {}) {
+    public init(source: UdevEventSource, starter: AutoStarter, keeper: LayoutKeeper? = nil, actions: DaemonActions,
+                metrics: DaemonMetrics, logger: Logger, changed: @escaping @Sendable () -> Void = {}) {
         self.source = source
         self.starter = starter
+        self.keeper = keeper
         self.actions = actions
         self.metrics = metrics
         self.logger = logger
@@ -40,11 +42,14 @@ public struct UdevWatcher: Service, CustomStringConvertible {
                     continue
                 }
                 // Most parents (every PCI device added) have no auto definition: cheap check, no lock.
-                guard await metrics.hostRead("the auto definitions", logger: logger, fallback: [], { try await actions.autoParents() })
-                    .contains(parent) else { continue }
-                logger.info("parent \(parent) appeared (\(why)): starting its auto vGPUs")
-                group.addTask {
-                    await starter.parentAppeared(parent, why: why)
+                let hasAuto = await metrics.hostRead("the auto definitions", logger: logger, fallback: [], { try await actions.autoParents() })
+                    .contains(parent)
+                guard hasAuto || keeper != nil else { continue }
+                if hasAuto { logger.info("parent \(parent) appeared (\(why)): starting its auto vGPUs") }
+                group.addTask { [keeper] in
+                    // Auto vGPUs first, so that the layout keeps them instead of creating others.
+                    if hasAuto { await starter.parentAppeared(parent, why: why) }
+                    await keeper?.gpuAppeared(parent, why: why)
                     changed()
                 }
             }

@@ -20,7 +20,10 @@ struct VGPUD: ParsableCommand {
             parent's auto definitions (vgpuctl define --auto, mdevctl's auto), retrying with exponential backoff \
             (0.5 s doubling to 30 s, 8 attempts). At start it enables the SR-IOV VFs the config asks for \
             ([gpus."PF"] sriov_numvfs = N), waits up to --vf-wait seconds for them, and starts every missing auto \
-            vGPU; then it reconciles every --reconcile-interval seconds, never removing anything unless --prune \
+            vGPU; when the config selects a layout (layout = "NAME"), it applies it as 'vgpuctl apply' does, at \
+            start and whenever a GPU appears, logging what it changed or why the layout was refused \
+            (vgpud_layout_applies_total, vgpud_layout_changes_total, vgpud_layout_apply_failures_total); then it \
+            reconciles every --reconcile-interval seconds, never removing anything unless --prune \
             (or prune = true under [vgpud] in the config). Each change takes the host lock like any vgpuctl command \
             (waiting up to --lock-wait seconds) and releases it; vgpud holds no lock while idle.
 
@@ -105,11 +108,17 @@ struct VGPUD: ParsableCommand {
         let (address, port) = try Self.address(listen)
         let server = try await MetricsHTTPServer.bind(host: address, port: port, render: { metrics.render() }, logger: logger)
         let refresher = MetricsRefresher(actions: actions, metrics: metrics, interval: metricsInterval, logger: logger)
+        let keeper = config.selectedLayout.map { _ in
+            LayoutKeeper(apply: LayoutKeeper.live(application, actions: actions, metrics: metrics, logger: logger),
+                         metrics: metrics, logger: logger, changed: { refresher.trigger() })
+        }
         let watcher = UdevWatcher(source: try LibUdevMonitor(), starter: AutoStarter(actions: actions, metrics: metrics, logger: logger),
-                                  actions: actions, metrics: metrics, logger: logger, changed: { refresher.trigger() })
-        let loop = ReconcileLoop(settings: settings, actions: actions, metrics: metrics, logger: logger, changed: { refresher.trigger() })
+                                  keeper: keeper, actions: actions, metrics: metrics, logger: logger, changed: { refresher.trigger() })
+        let loop = ReconcileLoop(settings: settings, actions: actions, metrics: metrics, logger: logger, keeper: keeper,
+                                 changed: { refresher.trigger() })
 
-        logger.info("started (pid \(getpid()), root \(environment.root), reconcile every \(Int(settings.interval)) s\(settings.prune ? ", pruning" : ""), \(settings.vfs.count) PFs with sriov_numvfs)")
+        let layout = config.selectedLayout.map { ", layout \($0) applied at start and when a GPU appears" } ?? ""
+        logger.info("started (pid \(getpid()), root \(environment.root), reconcile every \(Int(settings.interval)) s\(settings.prune ? ", pruning" : ""), \(settings.vfs.count) PFs with sriov_numvfs\(layout))")
         let group = ServiceGroup(services: [server, refresher, watcher, NotifyWhenStopping(environment: environment), loop],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // systemd (Type=notify): the lock is ours and the endpoint listens.

@@ -308,7 +308,7 @@ extension Session {
         #expect(counter(metrics, "vgpud_host_read_failures_total") == 0, "present from the start")
         await MetricsRefresher(actions: failingActions, metrics: metrics, logger: lines.logger).refresh()
         #expect(counter(metrics, "vgpud_host_read_failures_total") == 1)
-        #expect(lines.all.contains { $0.contains("could not read the host for the metrics: sysfs is gone") }, "\(lines.all)")
+        #expect(lines.lines.contains { $0.contains("could not read the host for the metrics: sysfs is gone") }, "\(lines.lines)")
     }
 
     @Test func aFailedReadGivesTheFallbackAndCounts() async {
@@ -317,30 +317,6 @@ extension Session {
         let parents = await metrics.hostRead("the auto definitions", logger: lines.logger, fallback: ["none"]) { try await failingActions.autoParents() }
         #expect(parents == ["none"])
         #expect(counter(metrics, "vgpud_host_read_failures_total") == 1)
-        #expect(lines.all == ["error: could not read the auto definitions: sysfs is gone"])
-    }
-}
-
-/// A logger whose lines ("LEVEL: message") are kept for the test to read.
-final class LogLines: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    var all: [String] { lock.withLock { lines } }
-
-    var logger: Logger {
-        Logger(label: "test") { _ in Handler(sink: self) }
-    }
-
-    struct Handler: LogHandler {
-        let sink: LogLines
-        var logLevel: Logger.Level = .trace
-        var metadata: Logger.Metadata = [:]
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-            sink.lock.withLock { sink.lines.append("\(level): \(message)") }
-        }
+        #expect(lines.lines == ["error: could not read the auto definitions: sysfs is gone"])
     }
 }

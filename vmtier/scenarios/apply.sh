@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # vgpuctl apply on the real kernel: a declared layout over mtty (patched for extra parents: mtty, mtty1, mtty2),
 # mdpy and mbochs; created and defined (/etc/mdevctl.d), a second apply is a no-op, --dry-run exits 2 on a changed
-# layout, the change is applied minimally (kept vGPUs keep their UUIDs), and a layout that would take a vGPU a
-# domain names is refused naming the domain.
+# layout, the change is applied minimally (kept vGPUs keep their UUIDs); with a domain running on one vGPU, a
+# changed layout keeps that vGPU and changes the others, and a layout that would take it is refused (exit 5)
+# naming the domain and the vGPU, with nothing changed.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -14,7 +15,7 @@ mtty_ko=$(ls "$VMTIER_OUT"/samples-*/mtty.ko)
 check "mtty with two extra parents" sh -c "rmmod mtty && insmod '$mtty_ko' extra_parents=2 && [ -e /sys/class/mdev_bus/mtty2 ]"
 remove_all_mdevs
 
-write_layout() {  # write_layout MTTY1_TYPE MTTY1_COUNT
+write_layout() {  # write_layout MTTY2_TYPE MTTY2_COUNT [MBOCHS_COUNT]
   cat > "$conf" <<CONF
 layout = "lab"
 
@@ -32,7 +33,7 @@ vgpus = { "mdpy-vga" = 1, "mdpy-xga" = 1 }
 
 [[layouts.lab.entries]]
 gpus = ["mbochs"]
-vgpus = { "mbochs-small" = 2 }
+vgpus = { "mbochs-small" = ${3:-2} }
 CONF
 }
 count_of() {  # count_of PARENT TYPE: vGPUs of TYPE on PARENT in sysfs
@@ -64,6 +65,7 @@ second_apply() {
 }
 check "a second apply does nothing and exits 0" second_apply
 check "apply --dry-run on a matching host exits 0" sh -c "$VGPUCTL apply --dry-run >/dev/null"
+check "apply --json on a matching host says \"changed\": false" sh -c "$VGPUCTL apply --json | jq -e '.changed == false' >/dev/null"
 
 kept_before=$(ls /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/devices | sort)
 write_layout mtty-2 1
@@ -88,18 +90,62 @@ check "changed layout applied minimally: 3 removed and 1 created on mtty2, the o
 
 check "start libvirtd" start_libvirtd
 named=$(ls /sys/class/mdev_bus/mtty2/mdev_supported_types/mtty-2/devices)
-refused_for_domain() {
+running_domain() {
   define_guest apply01 || return 1
   vg attach "$named" --vm apply01 --config >/dev/null || { echo "attach --config failed"; return 1; }
+  virsh -c qemu:///system start apply01 >/dev/null || return 1
+  guest_sees apply01 1
+}
+check "domain apply01 runs with mtty2's vGPU (virsh start; the guest sees it)" running_domain
+
+refused_for_domain() {
   write_layout mtty-1 2
   local before err; before=$(state)
   err=$(expect_exit 5 "$VGPUCTL" apply) || { echo "$err"; return 1; }
   printf '%s\n' "$err" | grep -q 'domain apply01' && printf '%s\n' "$err" | grep -q "$named" || { echo "$err"; return 1; }
   expect_eq "$before" "$(state)" "a refused layout changes nothing"
 }
-check "a layout that would remove a vGPU a shut-off domain names is refused (exit 5) naming the domain and the vGPU" refused_for_domain
+check "a layout that would take the running domain's vGPU is refused (exit 5) naming the domain and the vGPU; nothing changed" refused_for_domain
+
+kept_while_running() {
+  write_layout mtty-2 1 1
+  local out; out=$(vg apply --json) || { echo "$out"; return 1; }
+  expect_eq 1 "$(count_of mbochs mbochs-small)" && expect_eq "$named" "$(ls /sys/class/mdev_bus/mtty2/mdev_supported_types/mtty-2/devices)" \
+    && expect_eq running "$(virsh -c qemu:///system domstate apply01)" && expect_eq 8 "$(mdev_count)" || return 1
+  printf '%s\n' "$out" | jq -e --arg u "$named" '.changed == true and ([.gpus[] | select(.gpu == "mtty2") | .kept] == [[$u]])
+    and ([.gpus[] | select(.gpu == "mbochs") | .removed | length] == [1])' >/dev/null || { echo "$out"; return 1; }
+}
+check "a changed layout with apply01 running keeps its vGPU (same UUID, still running) and changes the others" kept_while_running
+
+dm_file=/tmp/vgpu-device-manager.yaml
+cat > "$dm_file" <<'YAML'
+version: v1
+vgpu-configs:
+  clear:
+    - devices: all
+      vgpu-devices: {}
+  other:
+    - devices: [0]
+      vgpu-devices: {}
+YAML
+from_vgpu_device_manager() {
+  local before err; before=$(state)
+  err=$(expect_exit 5 "$VGPUCTL" apply --from-vgpu-device-manager "$dm_file" clear) || { echo "$err"; return 1; }
+  printf '%s\n' "$err" | grep -q 'domain apply01' && printf '%s\n' "$err" | grep -q "$named" || { echo "$err"; return 1; }
+  err=$(expect_exit 2 "$VGPUCTL" apply --from-vgpu-device-manager "$dm_file") || { echo "$err"; return 1; }
+  printf '%s\n' "$err" | grep -q 'clear, other' || { echo "no label: $err"; return 1; }
+  printf 'version: v2\nvgpu-configs: {}\n' > /tmp/vgpu-device-manager-v2.yaml
+  err=$(expect_exit 2 "$VGPUCTL" apply --from-vgpu-device-manager /tmp/vgpu-device-manager-v2.yaml clear) || { echo "$err"; return 1; }
+  printf '%s\n' "$err" | grep -q 'vgpu-device-manager-v2.yaml:1' || { echo "bad version: $err"; return 1; }
+  expect_eq "$before" "$(state)" "refusals change nothing" || return 1
+  virsh -c qemu:///system destroy apply01 >/dev/null && virsh -c qemu:///system undefine apply01 >/dev/null || return 1
+  vg apply --from-vgpu-device-manager "$dm_file" clear >/dev/null 2>&1 || { echo "apply of label clear failed"; return 1; }
+  expect_eq 0 "$(mdev_count)" "label clear removed every vGPU" && expect_eq 0 "$(defined_count)" "and their definitions"
+}
+check "apply --from-vgpu-device-manager FILE LABEL (vgpu-layout-import): the running domain's vGPU refused (5), file mistakes named (2), then label 'clear' applied" from_vgpu_device_manager
 
 cleanup() {
+  virsh -c qemu:///system destroy apply01 >/dev/null 2>&1
   virsh -c qemu:///system undefine apply01 >/dev/null 2>&1
   stop_libvirtd
   remove_all_mdevs

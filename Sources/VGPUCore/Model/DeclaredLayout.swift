@@ -55,3 +55,15 @@ public struct DeclaredLayout: Equatable, Sendable {
         }
     }
 }
+
+extension DeclaredLayout {
+    /// The GPU ids its entries name one by one (`gpus = [...]`), in first-named order: what `apply --gpu-wait`
+    /// waits for. "all", groups and indices name no particular GPU.
+    public var namedGPUs: [String] {
+        var seen: Set<String> = []
+        return entries.flatMap { entry -> [String] in
+            guard case .gpus(let ids) = entry.gpus else { return [] }
+            return ids.filter { seen.insert($0).inserted }
+        }
+    }
+}

@@ -48,9 +48,13 @@ public struct SysfsWriter: Sendable {
         }
     }
 
+    /// The parent is the directory holding the device (its bus link resolved): the kernel's `mdev_type` link is
+    /// relative (`../mdev_supported_types/TYPE`), so it names the type but not the parent.
     func isMdev(_ uuid: DeviceUUID, parent: String, type: String) -> Bool {
-        guard let target = try? os.readLink(Paths.join(devicePath(uuid), "mdev_type")) else { return false }
-        return Paths.basename(target) == type && Paths.basename(Paths.dirname(Paths.dirname(target))) == parent
+        guard let device = try? os.readLink(devicePath(uuid)),
+              let typeLink = try? os.readLink(Paths.join(devicePath(uuid), "mdev_type")) else { return false }
+        let deviceDirectory = Paths.resolve(device, from: paths.mdevDevices)
+        return Paths.basename(typeLink) == type && Paths.basename(Paths.dirname(deviceDirectory)) == parent
     }
 
     /// Refuses (exit 5, nothing written) when a process holds the device at `directory` open: the last-moment

@@ -15,17 +15,28 @@ struct ApplyCommand: ParsableCommand {
             'vgpuctl recover'), run on up to 4 GPUs at once, each GPU's steps in order; a line per GPU goes to \
             standard error as it completes. Running it twice changes nothing the second time.
 
-            NAME defaults to the config file's layout = "NAME".
+            NAME defaults to the config file's layout = "NAME". With --from-vgpu-device-manager FILE, the layout is \
+            read from NVIDIA vgpu-device-manager's config file instead (version: v1, vgpu-configs: LABEL: entries \
+            with devices, device-filter and vgpu-devices) and NAME is the LABEL; the file is read by \
+            /usr/libexec/vgpuctl/vgpu-layout-import (VGPUCTL_LAYOUT_IMPORT overrides the path), given 60 s.
 
-            EXIT CODES (besides those below): with --dry-run, 0 when the host already matches and 2 when apply \
-            would act. A refused layout changes nothing and exits 2 (a GPU named twice, mixed types on a GPU that \
-            runs one type at a time, a type the GPU does not offer or an ambiguous name, a reserved GPU), 3 (an \
-            unknown layout, GPU, group or type), 5 (a domain or process uses a vGPU the layout would remove) or 4 \
-            (more than a GPU can hold).
+            Before planning, apply waits up to --gpu-wait seconds (default 10) for every GPU the layout names by id \
+            to appear as a vGPU parent (a driver still loading, VFs still being enabled), saying on standard error \
+            what it waits for; a GPU still missing then exits 3, naming it.
+
+            EXIT CODES (besides those below): 0 when the host matches the layout (already, or after the apply); \
+            with --dry-run, 0 when the host already matches and 2 when apply would act. A refused layout changes \
+            nothing and exits 2 (a GPU named twice, mixed types on a GPU that runs one type at a time, a type the \
+            GPU does not offer or an ambiguous name, a reserved GPU, a mistake in the vgpu-device-manager file: \
+            its line), 3 (an unknown layout, label, GPU, group or type, a GPU still missing after --gpu-wait), 5 (a \
+            domain or process uses a vGPU the layout would remove) or 4 (more than a GPU can hold); 8 when the \
+            vgpu-device-manager reader is missing or times out.
 
             EXAMPLES:
               vgpuctl apply --dry-run          the plan for the config's layout; exit 2 if it would act
               vgpuctl apply lab --json         apply layout 'lab'; what was kept, created, removed
+              vgpuctl apply --from-vgpu-device-manager dm.yaml small
+                                               apply label 'small' of vgpu-device-manager's file
             """)
 
     @OptionGroup var host: HostOptions
@@ -33,10 +44,18 @@ struct ApplyCommand: ParsableCommand {
     @OptionGroup var lock: LockOptions
     @OptionGroup var libvirt: LibvirtOptions
     @Flag(help: "Change nothing; print the plan and exit 2 if anything would be done.") var dryRun = false
-    @Argument(help: ArgumentHelp("The layout ([[layouts.NAME.entries]] in the config file); default: the config's layout = \"NAME\".", valueName: "name"))
+    @Option(help: ArgumentHelp("Seconds to wait for the GPUs the layout names by id to appear as vGPU parents (a driver loading, VFs being enabled); 0: no wait.", valueName: "seconds"))
+    var gpuWait: Double = 10
+    @Option(name: .customLong("from-vgpu-device-manager"),
+            help: ArgumentHelp("Read the layout from NVIDIA vgpu-device-manager's config file (version: v1); NAME is then its label.", valueName: "file"))
+    var vgpuDeviceManagerFile: String?
+    @Argument(help: ArgumentHelp("The layout ([[layouts.NAME.entries]] in the config file); default: the config's layout = \"NAME\". With --from-vgpu-device-manager: the label under vgpu-configs.", valueName: "name"))
     var name: String?
 
     func validate() throws {
+        guard gpuWait >= 0, gpuWait.isFinite else {
+            throw VGPUError(.invalidInput, "--gpu-wait \(gpuWait) is not a number of seconds", fix: "give 0 (no wait) or more")
+        }
         if let name {
             guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
                 throw VGPUError(.invalidInput, "layout name '\(Validation.printable(name))' is empty or has control characters",
@@ -51,8 +70,10 @@ struct ApplyCommand: ParsableCommand {
         if let name { command += " " + name }
         var progress: (@Sendable (String) -> Void)?
         if !json && !dryRun { progress = { @Sendable line in Console.error("vgpuctl: apply: " + line + "\n") } }
-        let application = host.application(lock: lock, libvirt: libvirt, command: command)
-        let outcome = try dryRun ? application.read(PreviewLayout(name: name)) : application.run(ApplyLayout(name: name, progress: progress))
+        let waiting: (String) -> Void = { Console.error("vgpuctl: apply: " + $0 + "\n") }
+        let source: ApplyDeclaredLayout.Source = vgpuDeviceManagerFile.map { .vgpuDeviceManager(file: $0, label: name) } ?? .config(name: name)
+        let outcome = try host.application(lock: lock, libvirt: libvirt, command: command)
+            .perform(ApplyDeclaredLayout(source, dryRun: dryRun, gpuWait: gpuWait, progress: progress, waiting: waiting))
         if json { try JSONOutput.print(ApplyJSON(outcome)) } else { Console.out(Self.text(outcome)) }
         if dryRun && outcome.acts { throw ExitCode(2) }
     }

@@ -2,38 +2,19 @@ import VGPUCore
 import VGPUHost
 
 /// `vgpuctl apply`: make the host match a declared layout (ApplyPlanner), one journaled plan run GPU by GPU in
-/// parallel lanes. `PreviewLayout` is the dry run: no lock, no change.
-public struct ApplyLayout: ChangeUseCase {
-    public var layout: LayoutChoice
+/// parallel lanes. `PreviewLayout` is the dry run: no lock, no change. `ApplyDeclaredLayout` finds the layout and
+/// waits for its GPUs first.
+public struct ApplyLayout: ChangeUseCase, Sendable {
+    public var layout: DeclaredLayout
+    /// The config the layout is placed under (groups, reserved GPUs, rules).
+    public var config: PlacementConfig
     /// Gets one line per GPU as its lane completes.
     public var progress: (@Sendable (String) -> Void)?
 
-    /// `name` nil: the config's `layout = "NAME"`.
-    public init(name: String?, progress: (@Sendable (String) -> Void)? = nil) {
-        self.layout = .named(name)
-        self.progress = progress
-    }
-
-    /// A layout and config already read.
     public init(_ layout: DeclaredLayout, config: PlacementConfig, progress: (@Sendable (String) -> Void)? = nil) {
-        self.layout = .given(layout, config)
+        self.layout = layout
+        self.config = config
         self.progress = progress
-    }
-
-    /// Which layout to apply, with the config it is placed under.
-    public enum LayoutChoice: Sendable {
-        /// From the config file; nil: its `layout = "NAME"`.
-        case named(String?)
-        case given(DeclaredLayout, PlacementConfig)
-
-        func resolve(_ environment: Environment) throws -> (DeclaredLayout, PlacementConfig) {
-            switch self {
-            case .given(let layout, let config): return (layout, config)
-            case .named(let name):
-                let config = try environment.placementConfig()
-                return (try ApplyLayout.layout(named: name, in: config, file: environment.configFile), config)
-            }
-        }
     }
 
     public struct Outcome: Sendable {
@@ -50,7 +31,6 @@ public struct ApplyLayout: ChangeUseCase {
 
     public func run(in session: Session) throws -> Outcome {
         let environment = session.environment
-        let (layout, config) = try self.layout.resolve(environment)
         let result = try Self.plan(layout, config: config, environment: environment, inventory: environment.inventory()) { _ in
             try session.inventory(domains: false)
         }
@@ -111,13 +91,15 @@ private final class Counter: @unchecked Sendable {
 
 /// `vgpuctl apply --dry-run`: what `ApplyLayout` would do; no lock, no change.
 public struct PreviewLayout: ReadUseCase {
-    public var layout: ApplyLayout.LayoutChoice
+    public var layout: DeclaredLayout
+    public var config: PlacementConfig
 
-    public init(name: String?) { layout = .named(name) }
-    public init(_ layout: DeclaredLayout, config: PlacementConfig) { self.layout = .given(layout, config) }
+    public init(_ layout: DeclaredLayout, config: PlacementConfig) {
+        self.layout = layout
+        self.config = config
+    }
 
     public func read(in environment: Environment) throws -> ApplyLayout.Outcome {
-        let (layout, config) = try self.layout.resolve(environment)
         let result = try ApplyLayout.plan(layout, config: config, environment: environment, inventory: environment.inventory()) {
             guard let connection = try? environment.connect() else { return $0 }
             return (try? connection.annotate($0)) ?? $0
