@@ -60,6 +60,6 @@ struct ModifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        try host.application(lock: lock).run(ModifyDefinition(DeviceUUID(parsing: uuid), parent: parent, change: change))
+        _ = try host.application(lock: lock).run(ModifyDefinition(DeviceUUID(parsing: uuid), parent: parent, change: change))
     }
 }
