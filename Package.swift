@@ -60,7 +60,9 @@ let package = Package(
             "VGPUCore", "VGPUApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/vgpuctl"),
-        .executableTarget(name: "vgpuctl-help-text", dependencies: ["VGPUCtlCommands"]),
+        .executableTarget(name: "vgpuctl-help-text", dependencies: [
+            "VGPUCtlCommands", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .plugin(name: "HelpTextPlugin", capability: .buildTool(), dependencies: ["vgpuctl-help-text"]),
         .executableTarget(name: "vgpuctl", dependencies: [
             "VGPUCtlCommands", "VGPUCore", "VGPUApp",
