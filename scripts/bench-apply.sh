@@ -11,6 +11,7 @@
 # mdevctl cannot run on a fixture tree (it needs the kernel's mdev bus to create anything), so the `mdevctl
 # define` + `mdevctl start` loop sites script today is not measured here; the VM tier's lab is where it can be.
 #   scripts/bench-apply.sh [runs]      (default 10 runs each)
+#   VGPUCTL_BASELINE=PATH scripts/bench-apply.sh   adds the same apply by an older vgpuctl binary (before/after)
 set -euo pipefail
 runs=${1:-10}
 . "$(dirname "$0")/bench/lib.sh"
@@ -38,6 +39,11 @@ cat > "$work/apply.sh" <<SH
 rm -rf "$work/root/etc/mdevctl.d" "$work/root/var/lib/vgpuctl"
 VGPUCTL_CONFIG="$work/apply.conf" exec "$bin/vgpuctl" apply --root "$work/root" --sysfs-root "$work/mdev" 2>/dev/null
 SH
+cat > "$work/apply-baseline.sh" <<SH
+#!/bin/bash
+rm -rf "$work/root/etc/mdevctl.d" "$work/root/var/lib/vgpuctl"
+VGPUCTL_CONFIG="$work/apply.conf" exec "${baseline:-/bin/false}" apply --root "$work/root" --sysfs-root "$work/mdev" 2>/dev/null
+SH
 cat > "$work/reset.sh" <<SH
 #!/bin/bash
 rm -rf "$work/root/etc/mdevctl.d" "$work/root/var/lib/vgpuctl"
@@ -45,8 +51,10 @@ SH
 chmod +x "$work"/*.sh
 export work bin baseline runs
 echo "== full layout: 8 GPUs x 32 x nvidia-500 (256 creates + 256 definitions), $runs paired runs each"
+with_baseline=()
+[ -n "$baseline" ] && with_baseline=(::: "baseline vgpuctl apply (full layout)" "$work/apply-baseline.sh")
 paired "$runs" "serial sysfs writes (floor)" "$work/floor.sh" ::: "vgpuctl apply (full layout)" "$work/apply.sh" \
-  ::: "wrapper's reset alone" "$work/reset.sh"
+  "${with_baseline[@]}" ::: "wrapper's reset alone" "$work/reset.sh"
 "$work/apply.sh"
 echo "definitions written by one apply: $(find "$work/root/etc/mdevctl.d" -type f | wc -l)"
 
