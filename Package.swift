@@ -1,7 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: front ends (vgpuctl) -> VGPUApp (use cases) -> VGPUHost (adapters) -> VGPUCore (pure).
+// Dependencies point one way: front ends (vgpuctl, vgpud, VGPUDaemon) -> VGPUApp (use cases) -> VGPUHost (adapters) ->
+// VGPUCore (pure). The front ends do not depend on VGPUHost; SwiftPM would still let them import it (a transitive
+// dependency's module is visible), so Tests/VGPUCtlTests/LayeringTests.swift fails on any front-end file that does.
 let package = Package(
     name: "vgpuctl",
     platforms: [.macOS(.v13)],
@@ -41,7 +43,8 @@ let package = Package(
         .target(name: "VGPUHost", dependencies: ["VGPUCore", "CLibvirt", "CLibUUID"]),
         // The udev adapter (libudev monitor and its scripted fake): vgpud's only, kept apart from VGPUHost.
         .target(name: "VGPUUdev", dependencies: ["VGPUCore", "VGPUHost", "CUdev"]),
-        // The application layer: the use cases every front end (CLI, hook, reconcile, vgpud) calls.
+        // The application layer: the use cases every front end (CLI, hook, reconcile, vgpud, migrate) calls, through
+        // one `Application` built from one `Environment`.
         .target(name: "VGPUApp", dependencies: ["VGPUCore", "VGPUHost"]),
         // Pure, like VGPUCore: other tools' files read into VGPUCore's values (NVIDIA vgpu-device-manager's YAML
         // config into a DeclaredLayout). Apart from VGPUCore because it needs Yams: VGPUCore has no dependency, so
@@ -50,21 +53,31 @@ let package = Package(
         // Builds sysfs trees that mirror real hosts, for tests and the benchmark generator.
         .target(name: "VGPUFixtures", dependencies: ["VGPUCore", "VGPUHost"]),
 
-        .executableTarget(name: "vgpuctl", dependencies: [
-            "VGPUCore", "VGPUHost", "VGPUApp",
+        // The CLI: its commands, the hook's front end and the fast path (Sources/vgpuctl), a library so that the
+        // build can render its --help for the fast path (vgpuctl-help-text, run by HelpTextPlugin) before linking
+        // the executable (Sources/vgpuctl-main: main.swift and the generated text).
+        .target(name: "VGPUCtlCommands", dependencies: [
+            "VGPUCore", "VGPUApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/vgpuctl"),
+        .executableTarget(name: "vgpuctl-help-text", dependencies: [
+            "VGPUCtlCommands", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .plugin(name: "HelpTextPlugin", capability: .buildTool(), dependencies: ["vgpuctl-help-text"]),
+        .executableTarget(name: "vgpuctl", dependencies: [
+            "VGPUCtlCommands", "VGPUCore", "VGPUApp",
+        ], path: "Sources/vgpuctl-main", plugins: ["HelpTextPlugin"]),
         // The daemon's front-end logic (udev watcher, VF enabler, periodic reconcile, metrics), kept out of the
         // executable so tests reach it; the executable adds the HTTP endpoint and the command line.
         .target(name: "VGPUDaemon", dependencies: [
-            "VGPUCore", "VGPUHost", "VGPUApp", "VGPUUdev",
+            "VGPUCore", "VGPUApp", "VGPUUdev",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "vgpud", dependencies: [
-            "VGPUCore", "VGPUHost", "VGPUApp", "VGPUDaemon", "VGPUUdev",
+            "VGPUCore", "VGPUApp", "VGPUDaemon", "VGPUUdev",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -91,7 +104,7 @@ let package = Package(
                     exclude: ["Expected"], // expected outputs, read by path (ExpectedOutput.swift)
                     linkerSettings: [.linkedLibrary("virt")]),
         // Runs the built vgpuctl: its fast path prints what ArgumentParser prints (Sources/vgpuctl/FastPath).
-        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "VGPUFixtures"]),
+        .testTarget(name: "VGPUCtlTests", dependencies: ["vgpuctl", "VGPUCtlCommands", "VGPUFixtures"]),
         .testTarget(name: "VGPUDaemonTests", dependencies: [
             "VGPUCore", "VGPUHost", "VGPUApp", "VGPUDaemon", "VGPUUdev", "VGPUFixtures",
             .product(name: "Logging", package: "swift-log"),

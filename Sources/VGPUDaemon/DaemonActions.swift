@@ -1,7 +1,6 @@
 import Dispatch
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 /// What one `startAuto` did: the vGPUs started and, for each definition that failed, the message.
 public struct AutoStartResult: Equatable, Sendable {
@@ -25,30 +24,31 @@ public struct ReconcileCounts: Equatable, Sendable {
     }
 }
 
-/// The seam to reconcile: given `prune`, run once and count (live: the application layer's `Reconciliation`,
-/// as `vgpuctl reconcile` runs it).
+/// The seam to reconcile: given `prune`, run once and count (live: the application layer's `Reconcile`, as
+/// `vgpuctl reconcile` runs it).
 public typealias Reconciler = @Sendable (_ prune: Bool) async throws -> ReconcileCounts
 
-/// Everything vgpud asks of the host, as closures: the live ones call the application layer (each state change
-/// through a `HostSession`: host lock → recover → inventory → journaled executor, lock released at the end);
-/// tests pass fakes.
+/// Everything vgpud asks of the host, as closures: the live ones run the application layer's use cases (each
+/// state change in its own session: host lock → recover → inventory → journaled executor, lock released at the
+/// end); tests pass fakes. A read that fails throws: the caller logs it and counts it in
+/// `vgpud_host_read_failures_total`.
 public struct DaemonActions: Sendable {
     /// Starts the auto definitions of `parent` (nil: of every parent) that are not running.
     public var startAuto: @Sendable (_ parent: String?) async throws -> AutoStartResult
     /// Parents that have at least one auto definition (read without the lock: definitions only).
-    public var autoParents: @Sendable () async -> Set<String>
+    public var autoParents: @Sendable () async throws -> Set<String>
     public var reconcile: Reconciler
     public var enableVFs: @Sendable (_ pf: String, _ count: Int) async throws -> SRIOVOutcome
-    public var vfReadiness: @Sendable (_ pf: String, _ count: Int) async -> VFReadiness
+    public var vfReadiness: @Sendable (_ pf: String, _ count: Int) async throws -> VFReadiness
     /// The host's state as metric samples (inventory, domains when libvirt answers, hook stats).
-    public var snapshot: @Sendable () async -> [MetricSample]
+    public var snapshot: @Sendable () async throws -> [MetricSample]
 
     public init(startAuto: @escaping @Sendable (String?) async throws -> AutoStartResult,
-                autoParents: @escaping @Sendable () async -> Set<String>,
+                autoParents: @escaping @Sendable () async throws -> Set<String>,
                 reconcile: @escaping Reconciler,
                 enableVFs: @escaping @Sendable (String, Int) async throws -> SRIOVOutcome,
-                vfReadiness: @escaping @Sendable (String, Int) async -> VFReadiness,
-                snapshot: @escaping @Sendable () async -> [MetricSample]) {
+                vfReadiness: @escaping @Sendable (String, Int) async throws -> VFReadiness,
+                snapshot: @escaping @Sendable () async throws -> [MetricSample]) {
         self.startAuto = startAuto
         self.autoParents = autoParents
         self.reconcile = reconcile
@@ -59,20 +59,25 @@ public struct DaemonActions: Sendable {
 }
 
 extension DaemonActions {
-    /// The real host. `lockWait`: seconds each operation waits for the host lock (a vgpuctl command may hold it).
+    /// The real host, through the application layer's use cases (`application`: the environment, the seconds each
+    /// change waits for the host lock a vgpuctl command may hold, and libvirt's settings).
     /// Host work blocks (flock, sysfs, libvirt), so it runs on dispatch queues, never on the async thread pool:
     /// changes one at a time on one queue, reads (definitions, VFs, metric snapshots) on a concurrent one, so a
     /// slow libvirt answer for the metrics never delays a start.
-    public static func live(host: HostContext, libvirt: LibvirtSettings, lockWait: Double) -> DaemonActions {
+    public static func live(_ application: Application) -> DaemonActions {
         let changes = DispatchQueue(label: "vgpud.host-changes")
         let reads = DispatchQueue(label: "vgpud.host-reads", attributes: .concurrent)
+        @Sendable func named(_ command: String) -> Application {
+            var named = application
+            named.command = command
+            return named
+        }
 
         let startAuto: @Sendable (String?) async throws -> AutoStartResult = { parent in
             try await offload(changes) {
-                let session = try HostSession(host: host, wait: lockWait, libvirt: libvirt,
-                                              command: "vgpud start --auto" + (parent.map { " (parent \($0))" } ?? ""))
                 var result = AutoStartResult()
-                for (definition, outcome) in try session.startAuto(parent: parent) {
+                let outcomes = try named("vgpud start --auto" + (parent.map { " (parent \($0))" } ?? "")).run(StartAutoVGPUs(parent: parent))
+                for (definition, outcome) in outcomes {
                     switch outcome {
                     case .success: result.started.append("\(definition.uuid) (\(definition.type) on \(definition.parent))")
                     case .failure(let error): result.failures.append("\(definition.uuid) on \(definition.parent): \(error.message)")
@@ -83,44 +88,22 @@ extension DaemonActions {
         }
         return DaemonActions(
             startAuto: startAuto,
-            autoParents: {
-                (try? await offload(reads) {
-                    Set(host.definitionStore.all().definitions.filter { $0.start == .auto }.map(\.parent))
-                }) ?? []
-            },
+            autoParents: { try await offload(reads) { try application.read(ReadAutoParents()) } },
             reconcile: { prune in
                 try await offload(changes) {
-                    let outcome = try Reconciliation(host: host, libvirt: libvirt)
-                        .run(dryRun: false, prune: prune, wait: lockWait, command: "vgpud reconcile")
+                    let outcome = try named("vgpud reconcile").run(Reconcile(prune: prune))
                     return ReconcileCounts(actions: outcome.results.count + outcome.interrupted.count, failures: outcome.failures)
                 }
             },
             enableVFs: { pf, count in
-                try await offload(changes) {
-                    let session = try HostSession(host: host, wait: lockWait, libvirt: libvirt, command: "vgpud enable VFs on \(pf)")
-                    return try session.enableVFs(pf: pf, count: count)
-                }
+                try await offload(changes) { try named("vgpud enable VFs on \(pf)").run(EnableVFs(pf: pf, count: count)) }
             },
             vfReadiness: { pf, count in
-                (try? await offload(reads) { host.vfReadiness(pf: pf, wanted: count) }) ?? VFReadiness(wanted: count, vfs: [], parents: [])
+                try await offload(reads) { try application.read(ReadVFReadiness(pf: pf, wanted: count)) }
             },
             snapshot: {
-                (try? await offload(reads) { snapshot(host: host, libvirt: libvirt) }) ?? []
+                try await offload(reads) { try application.read(ReadMetricSamples()).samples }
             })
-    }
-
-    /// Read-only: never takes the host lock. Domains come from libvirt when it answers, else are left out.
-    static func snapshot(host: HostContext, libvirt: LibvirtSettings) -> [MetricSample] {
-        guard var inventory = try? host.inventory() else { return [] }
-        var domainsKnown = false
-        if let connection = try? LibvirtConnection(uri: libvirt.uri), let annotated = try? connection.annotate(inventory) {
-            inventory = annotated
-            domainsKnown = true
-        }
-        var samples = InventoryMetrics.samples(inventory, domainsKnown: domainsKnown)
-        let statsFile = Paths.join(host.paths.runDirectory, "hook-stats")
-        if let text = try? host.os.read(statsFile), let stats = HookStats.parse(text) { samples += stats.samples }
-        return samples
     }
 }
 

@@ -2,9 +2,9 @@
 import Glibc
 #endif
 import CoreMetrics
+import Logging
 import Prometheus
 import VGPUCore
-import VGPUHost
 
 /// vgpud's metrics in one Prometheus registry: its own counters (through swift-metrics, so they would work with
 /// any backend) and the host's state as gauges set from `MetricSample`s (through the registry, which gives them
@@ -22,6 +22,8 @@ public final class DaemonMetrics: Sendable {
     public let layoutApplies: CoreMetrics.Counter
     public let layoutChanges: CoreMetrics.Counter
     public let layoutApplyFailures: CoreMetrics.Counter
+    /// Reads of the host that failed (definitions, VFs, the metric snapshot): each is also logged.
+    public let hostReadFailures: CoreMetrics.Counter
 
     private let published = LockedValue<[String: Prometheus.Gauge]>([:])
 
@@ -37,9 +39,10 @@ public final class DaemonMetrics: Sendable {
         layoutApplies = CoreMetrics.Counter(label: "vgpud_layout_applies_total", factory: factory)
         layoutChanges = CoreMetrics.Counter(label: "vgpud_layout_changes_total", factory: factory)
         layoutApplyFailures = CoreMetrics.Counter(label: "vgpud_layout_apply_failures_total", factory: factory)
+        hostReadFailures = CoreMetrics.Counter(label: "vgpud_host_read_failures_total", factory: factory)
         // Present from the start, so a scrape before the first event shows 0 rather than nothing.
         for counter in [udevEvents, autoStartAttempts, autoStartFailures, reconcileRuns, reconcileActions, reconcileFailures,
-                        layoutApplies, layoutChanges, layoutApplyFailures] {
+                        layoutApplies, layoutChanges, layoutApplyFailures, hostReadFailures] {
             counter.increment(by: 0)
         }
     }
@@ -59,6 +62,15 @@ public final class DaemonMetrics: Sendable {
             }
             for (key, gauge) in published where next[key] == nil { registry.unregisterGauge(gauge) }
             published = next
+        }
+    }
+
+    /// `read`'s value, or when it fails `fallback`, the failure logged as an error and counted.
+    public func hostRead<T>(_ what: String, logger: Logger, fallback: T, _ read: () async throws -> T) async -> T {
+        do { return try await read() } catch {
+            hostReadFailures.increment()
+            logger.error("could not read \(what): \(error)")
+            return fallback
         }
     }
 

@@ -17,7 +17,7 @@ public struct LayoutApplyReport: Equatable, Sendable {
         self.matching = matching
     }
 
-    public init(_ outcome: LayoutApplication.Outcome) {
+    public init(_ outcome: ApplyLayout.Outcome) {
         let gpus = outcome.result.gpus
         self.init(layout: outcome.result.layout,
                   changes: gpus.filter(\.acts).map { "GPU \($0.gpu): \($0.created.count) created, \($0.removed.count) removed, \($0.kept.count) kept" },
@@ -104,16 +104,26 @@ public actor LayoutKeeper {
 
 extension LayoutKeeper {
     /// The live apply: the auto definitions that are not running are started first, so a GPU that came back
-    /// gets its defined vGPUs (kept, same UUIDs) rather than new ones; then the config's selected layout is
-    /// applied, read from the config file each time. Blocking host work runs on a queue of its own; the host
-    /// lock serialises it with every other change.
-    public static func live(_ application: LayoutApplication, actions: DaemonActions, lockWait: Double) -> Apply {
+    /// gets its defined vGPUs (kept, same UUIDs) rather than new ones (a start that fails is logged and counted in
+    /// vgpud_autostart_failures_total, and the apply goes on); then the config's selected layout is applied, read
+    /// from the config file each time, through the use case `vgpuctl apply` runs. Blocking host work runs on a
+    /// queue of its own; the host lock serialises it with every other change.
+    public static func live(_ application: Application, actions: DaemonActions, metrics: DaemonMetrics, logger: Logger) -> Apply {
         let queue = DispatchQueue(label: "vgpud.layout")
-        return {
-            _ = try? await actions.startAuto(nil)
-            return try await offload(queue) {
-                LayoutApplyReport(try application.run(layout: nil, dryRun: false, wait: lockWait, command: "vgpud apply"))
+        var applying = application
+        applying.command = "vgpud apply"
+        return { [applying] in
+            do {
+                let started = try await actions.startAuto(nil)
+                for failure in started.failures {
+                    metrics.autoStartFailures.increment()
+                    logger.error("before applying the layout: could not start \(failure)")
+                }
+            } catch {
+                metrics.autoStartFailures.increment()
+                logger.error("before applying the layout: could not start the auto vGPUs: \(error)")
             }
+            return try await offload(queue) { LayoutApplyReport(try applying.perform(ApplyDeclaredLayout(.config(name: nil)))) }
         }
     }
 }

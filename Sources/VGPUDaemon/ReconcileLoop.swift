@@ -81,12 +81,14 @@ public struct ReconcileLoop: Service, CustomStringConvertible {
                 continue
             }
             var waited = 0.0
-            var readiness = await actions.vfReadiness(pf, count)
+            var readiness = await metrics.hostRead("the VFs of \(pf)", logger: logger, fallback: VFReadiness(wanted: count, vfs: [], parents: [])) {
+                try await actions.vfReadiness(pf, count)
+            }
             while !readiness.isReady && waited < settings.vfWait {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
                 do { try await sleep(settings.vfPoll) } catch { return }
                 waited += settings.vfPoll
-                readiness = await actions.vfReadiness(pf, count)
+                readiness = await metrics.hostRead("the VFs of \(pf)", logger: logger, fallback: readiness) { try await actions.vfReadiness(pf, count) }
             }
             if readiness.isReady {
                 logger.info("GPU \(pf): \(readiness.vfs.count) VFs ready as vGPU parents")
@@ -123,18 +125,23 @@ public final class MetricsRefresher: Service, Sendable, CustomStringConvertible 
     private let stream: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
 
-    public init(actions: DaemonActions, metrics: DaemonMetrics, interval: Double = 15) {
+    let logger: Logger
+
+    public init(actions: DaemonActions, metrics: DaemonMetrics, interval: Double = 15, logger: Logger = Logger(label: "vgpud")) {
         self.actions = actions
         self.metrics = metrics
         self.interval = interval
+        self.logger = logger
         (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Asks for a refresh (coalesced: one pending at most).
     public func trigger() { continuation.yield() }
 
-    /// One refresh now.
-    public func refresh() async { metrics.apply(await actions.snapshot()) }
+    /// One refresh now. A host that cannot be read clears the host gauges; the failure is logged and counted.
+    public func refresh() async {
+        metrics.apply(await metrics.hostRead("the host for the metrics", logger: logger, fallback: []) { try await actions.snapshot() })
+    }
 
     public func run() async throws {
         await refresh()

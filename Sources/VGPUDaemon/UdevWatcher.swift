@@ -2,7 +2,6 @@ import Dispatch
 import Logging
 import ServiceLifecycle
 import VGPUCore
-import VGPUHost
 import VGPUUdev
 
 /// Watches udev: when a parent appears it starts that parent's `auto` vGPUs (through `AutoStarter`: bounded
@@ -43,7 +42,8 @@ public struct UdevWatcher: Service, CustomStringConvertible {
                     continue
                 }
                 // Most parents (every PCI device added) have no auto definition: cheap check, no lock.
-                let hasAuto = await actions.autoParents().contains(parent)
+                let hasAuto = await metrics.hostRead("the auto definitions", logger: logger, fallback: [], { try await actions.autoParents() })
+                    .contains(parent)
                 guard hasAuto || keeper != nil else { continue }
                 if hasAuto { logger.info("parent \(parent) appeared (\(why)): starting its auto vGPUs") }
                 group.addTask { [keeper] in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import VGPUCore
+import VGPUFixtures
 
 /// `vgpu-fixture simulate-migration`: the pre-copy policies on the synthetic traces, as a table (the benchmark
 /// of scripts/bench-migration-policy.sh). Numbers are printed, never asserted.

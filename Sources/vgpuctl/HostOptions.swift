@@ -1,7 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
 import VGPUCore
-import VGPUHost
 import VGPUApp
 
 /// Where the host is: every path derives from these (tests point them at fixture trees).
@@ -12,12 +11,21 @@ struct HostOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The directory that stands for /sys.", valueName: "dir"))
     var sysfsRoot: String?
 
-    /// Where the host is: these options, else VGPUCTL_ROOT / VGPUCTL_SYSFS_ROOT / VGPUCTL_CONFIG.
-    var context: HostContext { HostContext.resolve(root: root, sysfsRoot: sysfsRoot) }
-    var paths: HostPaths { context.paths }
-    var os: SystemCalls { context.os }
-    func inventory() throws -> Inventory { try context.inventory() }
-    func placementConfig() throws -> PlacementConfig { try context.placementConfig() }
+    /// The command's environment: these options, else VGPUCTL_ROOT / VGPUCTL_SYSFS_ROOT / VGPUCTL_CONFIG; `connect`,
+    /// else LIBVIRT_DEFAULT_URI.
+    func environment(connect: String? = nil) -> Environment { Environment.resolve(root: root, sysfsRoot: sysfsRoot, connect: connect) }
+
+    /// The application layer for this command: the lock wait from --wait, libvirt from --connect and
+    /// --detach-timeout; the lock holder is the command line unless `command` names it.
+    func application(lock: LockOptions? = nil, libvirt: LibvirtOptions? = nil, command: String? = nil) -> Application {
+        Application(environment: environment(connect: libvirt?.connect), lockWait: lock?.wait ?? LockOptions.defaultWait,
+                    libvirt: libvirt?.settings ?? LibvirtSettings(), command: command ?? Self.commandLine)
+    }
+
+    /// The command line, as another waiter for the host lock sees its holder.
+    static var commandLine: String {
+        CommandLine.arguments.map { ProcessServices.basename($0) == "vgpuctl" ? "vgpuctl" : $0 }.joined(separator: " ")
+    }
 }
 
 /// Output options shared by every command.

@@ -1,6 +1,5 @@
 import ArgumentParser
 import VGPUCore
-import VGPUHost
 import VGPUApp
 
 /// How to reach libvirt.
@@ -12,11 +11,7 @@ struct LibvirtOptions: ParsableArguments {
     var detachTimeout: Double = Self.defaultDetachTimeout
     static let defaultDetachTimeout: Double = 30
 
-    func open() throws -> LibvirtConnection { try LibvirtConnection(uri: connect) }
-    var settings: LibvirtSettings { Self.settings(uri: connect, detachTimeout: detachTimeout) }
-    static func settings(uri: String?, detachTimeout: Double = defaultDetachTimeout) -> LibvirtSettings {
-        LibvirtSettings(uri: uri, detachTimeout: detachTimeout)
-    }
+    var settings: LibvirtSettings { LibvirtSettings(detachTimeout: detachTimeout) }
 }
 
 /// How the vGPU's <hostdev> looks (create --vm, attach, xml).

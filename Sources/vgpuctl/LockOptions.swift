@@ -1,7 +1,6 @@
 import ArgumentParser
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 /// `--wait`: every state-changing command takes it.
 struct LockOptions: ParsableArguments {
@@ -16,15 +15,3 @@ struct LockOptions: ParsableArguments {
     }
 }
 
-extension HostSession {
-    /// The CLI's session: the host from --root/--sysfs-root, the lock wait from --wait, libvirt from --connect.
-    convenience init(host: HostOptions, lock: LockOptions, libvirt: LibvirtOptions? = nil) throws {
-        try self.init(host: host.context, wait: lock.wait, libvirt: libvirt?.settings ?? LibvirtSettings())
-    }
-
-    /// The same from plain values (the fast path); the lock holder is the command line.
-    convenience init(host: HostContext, wait: Double, libvirt: LibvirtSettings) throws {
-        try self.init(host: host, wait: wait, libvirt: libvirt,
-                      command: CommandLine.arguments.map { Paths.basename($0) == "vgpuctl" ? "vgpuctl" : $0 }.joined(separator: " "))
-    }
-}

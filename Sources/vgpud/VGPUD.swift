@@ -7,7 +7,6 @@ import ServiceLifecycle
 import VGPUApp
 import VGPUCore
 import VGPUDaemon
-import VGPUHost
 import VGPUUdev
 
 /// The daemon's command line. Everything it does goes through the application layer (VGPUApp) and the daemon
@@ -95,21 +94,22 @@ struct VGPUD: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "vgpud")
-        let host = HostContext.resolve(root: root, sysfsRoot: sysfsRoot)
-        let config = try host.placementConfig()
-        let lock = try DaemonLock.acquire(paths: host.paths, os: host.os)
+        let environment = Environment.resolve(root: root, sysfsRoot: sysfsRoot, connect: connect)
+        let application = Application(environment: environment, lockWait: lockWait, command: "vgpud")
+        let config = try application.read(ReadPlacementConfig())
+        let lock = try ProcessServices.daemonLock(environment)
 
         let settings = ReconcileLoop.Settings(
             interval: Double(reconcileInterval ?? config.daemon.reconcileInterval ?? 300),
             prune: prune || (config.daemon.prune ?? false),
             vfs: config.sriovNumVFs, vfWait: vfWait)
-        let actions = DaemonActions.live(host: host, libvirt: LibvirtSettings(uri: connect), lockWait: lockWait)
+        let actions = DaemonActions.live(application)
         let metrics = DaemonMetrics()
         let (address, port) = try Self.address(listen)
         let server = try await MetricsHTTPServer.bind(host: address, port: port, render: { metrics.render() }, logger: logger)
-        let refresher = MetricsRefresher(actions: actions, metrics: metrics, interval: metricsInterval)
+        let refresher = MetricsRefresher(actions: actions, metrics: metrics, interval: metricsInterval, logger: logger)
         let keeper = config.selectedLayout.map { _ in
-            LayoutKeeper(apply: LayoutKeeper.live(LayoutApplication(host: host, libvirt: LibvirtSettings(uri: connect)), actions: actions, lockWait: lockWait),
+            LayoutKeeper(apply: LayoutKeeper.live(application, actions: actions, metrics: metrics, logger: logger),
                          metrics: metrics, logger: logger, changed: { refresher.trigger() })
         }
         let watcher = UdevWatcher(source: try LibUdevMonitor(), starter: AutoStarter(actions: actions, metrics: metrics, logger: logger),
@@ -118,11 +118,11 @@ struct VGPUD: ParsableCommand {
                                  changed: { refresher.trigger() })
 
         let layout = config.selectedLayout.map { ", layout \($0) applied at start and when a GPU appears" } ?? ""
-        logger.info("started (pid \(getpid()), root \(host.paths.root), reconcile every \(Int(settings.interval)) s\(settings.prune ? ", pruning" : ""), \(settings.vfs.count) PFs with sriov_numvfs\(layout))")
-        let group = ServiceGroup(services: [server, refresher, watcher, NotifyWhenStopping(), loop],
+        logger.info("started (pid \(getpid()), root \(environment.root), reconcile every \(Int(settings.interval)) s\(settings.prune ? ", pruning" : ""), \(settings.vfs.count) PFs with sriov_numvfs\(layout))")
+        let group = ServiceGroup(services: [server, refresher, watcher, NotifyWhenStopping(environment: environment), loop],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // systemd (Type=notify): the lock is ours and the endpoint listens.
-        SystemdNotify.send("READY=1\nMAINPID=\(getpid())")
+        ProcessServices.notifySystemd("READY=1\nMAINPID=\(getpid())", environment: environment)
         try await group.run()
         withExtendedLifetime(lock) {}
         logger.info("stopped")
@@ -132,9 +132,10 @@ struct VGPUD: ParsableCommand {
 /// Tells systemd that vgpud is stopping as soon as a graceful shutdown begins.
 struct NotifyWhenStopping: Service, CustomStringConvertible {
     var description: String { "NotifyWhenStopping" }
+    let environment: Environment
 
     func run() async throws {
         try? await gracefulShutdown()
-        SystemdNotify.send("STOPPING=1")
+        ProcessServices.notifySystemd("STOPPING=1", environment: environment)
     }
 }

@@ -32,7 +32,7 @@ import Testing
     @Test func nvidiaGPUHostingAnotherTypeIsSkipped() throws {
         let inventory = Inventories.sriov(gpus: 2, vgpus: [Inventories.vgpu(1, on: "0000:10:00.4", type: "nvidia-501")])
         let placements = try Placer(inventory: inventory).place(PlacementRequest(type: "nvidia-500", count: 3, policy: .spread))
-        #expect(placements.allSatisfy { $0.gpu == "0000:11:00.0" })
+        #expect(placements.count == 3 && placements.allSatisfy { $0.gpu == "0000:11:00.0" })
         #expect(throws: VGPUError.self) {
             try Placer(inventory: inventory).place(PlacementRequest(type: "nvidia-500", count: 5))
         }

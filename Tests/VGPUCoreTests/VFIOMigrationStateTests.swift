@@ -189,9 +189,77 @@ import Testing
         #expect(actual == expected, "\(line)")
     }
 
-    @Test func everyPairIsCovered() {
-        // 16 + 25 + 25 + 49 supported pairs for the four flag sets a device can report.
-        #expect(Self.kernelPaths.count == 115)
+    /// The states include/uapi/linux/vfio.h gives a device for its migration flags: STOP, RUNNING, STOP_COPY and
+    /// RESUMING always; RUNNING_P2P with VFIO_MIGRATION_P2P; PRE_COPY with VFIO_MIGRATION_PRE_COPY; PRE_COPY_P2P
+    /// with both.
+    static func kernelStates(_ flags: VFIOMigrationFlags) -> Set<VFIOMigrationState> {
+        var states: Set<VFIOMigrationState> = [.stop, .running, .stopCopy, .resuming]
+        if flags.contains(.p2p) { states.insert(.runningP2P) }
+        if flags.contains(.preCopy) { states.insert(.preCopy) }
+        if flags.contains(.p2p) && flags.contains(.preCopy) { states.insert(.preCopyP2P) }
+        return states
+    }
+
+    /// The FSM arcs vfio.h says a driver implements, for its flags: the path between any two states must be made
+    /// of these. With P2P, RUNNING and STOP are joined through RUNNING_P2P, and PRE_COPY reaches STOP_COPY through
+    /// PRE_COPY_P2P; without it, directly.
+    static func kernelArcs(_ flags: VFIOMigrationFlags) -> Set<String> {
+        var arcs: Set<String> = ["STOP STOP_COPY", "STOP_COPY STOP", "STOP RESUMING", "RESUMING STOP"]
+        if flags.contains(.p2p) {
+            arcs.formUnion(["RUNNING RUNNING_P2P", "RUNNING_P2P RUNNING", "RUNNING_P2P STOP", "STOP RUNNING_P2P"])
+        } else {
+            arcs.formUnion(["RUNNING STOP", "STOP RUNNING"])
+        }
+        if flags.contains(.preCopy) {
+            arcs.formUnion(["RUNNING PRE_COPY", "PRE_COPY RUNNING"])
+            if flags.contains(.p2p) {
+                arcs.formUnion(["PRE_COPY PRE_COPY_P2P", "PRE_COPY_P2P PRE_COPY", "RUNNING_P2P PRE_COPY_P2P", "PRE_COPY_P2P RUNNING_P2P",
+                                "PRE_COPY_P2P STOP_COPY"])
+            } else {
+                arcs.insert("PRE_COPY STOP_COPY")
+            }
+        }
+        return arcs
+    }
+
+    static let flagSets: [(String, VFIOMigrationFlags)] = [
+        ("STOP_COPY", [.stopCopy]), ("STOP_COPY|P2P", [.stopCopy, .p2p]), ("STOP_COPY|PRE_COPY", [.stopCopy, .preCopy]),
+        ("STOP_COPY|P2P|PRE_COPY", [.stopCopy, .p2p, .preCopy]),
+    ]
+
+    /// The table names every ordered pair of the states each flag set has (and nothing else), so no pair the
+    /// kernel accepts goes untested.
+    @Test func theTableCoversEveryPairOfTheKernelsStates() {
+        for (name, flags) in Self.flagSets {
+            let states = Self.kernelStates(flags)
+            let expected = Set(states.flatMap { from in states.map { "\(from.description) -> \($0.description)" } })
+            let listed = Self.kernelPaths.filter { $0.hasPrefix(name + ":") }
+                .map { String($0.split(separator: "=")[0].dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)) }
+            #expect(listed.count == Set(listed).count, "\(name): a pair is listed twice")
+            #expect(Set(listed) == expected, "\(name): missing \(expected.subtracting(listed).sorted()), extra \(Set(listed).subtracting(expected).sorted())")
+        }
+        #expect(Set(Self.kernelPaths.map { String($0.split(separator: ":")[0]) }) == Set(Self.flagSets.map(\.0)))
+    }
+
+    /// Every step of every path the code takes is an arc of vfio.h's state machine.
+    @Test func everyStepIsAnArcTheKernelDefines() {
+        for (name, flags) in Self.flagSets {
+            let states = Self.kernelStates(flags), arcs = Self.kernelArcs(flags)
+            for from in states {
+                for to in states {
+                    guard let path = VFIOMigrationFSM.path(from: from, to: to, flags: flags) else {
+                        // vfio_main.c's table: the saving group is left from STOP_COPY only towards STOP; a
+                        // pre-copy cannot be entered again from it. Every other pair of a device's states is reachable.
+                        #expect(from == .stopCopy && [.preCopy, .preCopyP2P].contains(to), "\(name): \(from) -> \(to) refused")
+                        continue
+                    }
+                    #expect(path.last ?? from == to, "\(name): \(from) -> \(to) ends in \(path.last.map { "\($0)" } ?? "-")")
+                    for (a, b) in zip([from] + path, path) {
+                        #expect(arcs.contains("\(a.description) \(b.description)"), "\(name): \(from) -> \(to) steps \(a) -> \(b), not an arc of vfio.h")
+                    }
+                }
+            }
+        }
     }
 
     @Test(arguments: kernelCommentCombinations) func commentCombinationsHold(_ line: String) {

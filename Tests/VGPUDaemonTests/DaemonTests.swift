@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Testing
-import VGPUApp
+@testable import VGPUApp
 import VGPUCore
 import VGPUDaemon
 import VGPUFixtures
@@ -155,7 +155,7 @@ func event(_ action: String, _ subsystem: String, _ name: String, _ properties: 
     @Test func theEndpointTextForAFixtureHostAndWhatARemovedParentLeaves() throws {
         let root = NSTemporaryDirectory() + "vgpud-test-" + UUID().uuidString
         _ = try FixtureHosts.samples(at: root + "/sys")
-        let host = HostContext(paths: HostPaths(root: root), os: LiveSystemCalls())
+        let host = Environment(paths: HostPaths(root: root), os: LiveSystemCalls())
         try FileManager.default.createDirectory(atPath: root + "/run/vgpuctl", withIntermediateDirectories: true)
         try "invocations 4\nlatency_ms_sum 10.5\n".write(toFile: root + "/run/vgpuctl/hook-stats", atomically: true, encoding: .utf8)
         var inventory = try host.inventory()
@@ -190,36 +190,36 @@ func event(_ action: String, _ subsystem: String, _ name: String, _ properties: 
 
 @Suite struct SRIOVOnFixtureTests {
     /// A fixture H200 host whose PF has `sriov_numvfs` (the VFs are in the tree already, as after enabling).
-    func host(current: Int) throws -> HostContext {
+    func host(current: Int) throws -> Environment {
         let root = NSTemporaryDirectory() + "vgpud-test-" + UUID().uuidString
         _ = try FixtureHosts.nvidiaVFIO(at: root + "/sys", pfs: [("0000:17:00.0", 0)], vfsPerPF: 4)
         let pf = root + "/sys/bus/pci/devices/0000:17:00.0/"
         try "\(current)\n".write(toFile: pf + "sriov_numvfs", atomically: false, encoding: .utf8)
         try "16\n".write(toFile: pf + "sriov_totalvfs", atomically: false, encoding: .utf8)
-        return HostContext(paths: HostPaths(root: root), os: LiveSystemCalls())
+        return Environment(paths: HostPaths(root: root), os: LiveSystemCalls())
     }
 
     @Test func enablingWritesTheCountOnceUnderTheHostLock() throws {
         let host = try host(current: 0)
-        let session = try HostSession(host: host, wait: 0, command: "test")
-        #expect(try session.enableVFs(pf: "0000:17:00.0", count: 4) == .enabled(4))
+        let session = try Session(environment: host, wait: 0, command: "test")
+        #expect(try session.run(EnableVFs(pf: "0000:17:00.0", count: 4)) == .enabled(4))
         #expect(try host.os.read(host.paths.pciDevices + "/0000:17:00.0/sriov_numvfs") == "4\n")
-        #expect(try session.enableVFs(pf: "0000:17:00.0", count: 4) == .alreadyEnabled(4))
-        let readiness = host.vfReadiness(pf: "0000:17:00.0", wanted: 4)
+        #expect(try session.run(EnableVFs(pf: "0000:17:00.0", count: 4)) == .alreadyEnabled(4))
+        let readiness = try ReadVFReadiness(pf: "0000:17:00.0", wanted: 4).read(in: host)
         #expect(readiness.vfs == ["0000:17:00.4", "0000:17:00.5", "0000:17:00.6", "0000:17:00.7"])
         #expect(readiness.isReady, "each VF carries nvidia/ and so is a parent")
-        #expect(!host.vfReadiness(pf: "0000:17:00.0", wanted: 8).isReady)
+        #expect(try !ReadVFReadiness(pf: "0000:17:00.0", wanted: 8).read(in: host).isReady)
     }
 
     @Test func aDifferentCountOrAnAbsentPFIsRefused() throws {
         let host = try host(current: 2)
-        let session = try HostSession(host: host, wait: 0, command: "test")
-        let busy = #expect(throws: VGPUError.self) { try session.enableVFs(pf: "0000:17:00.0", count: 4) }
+        let session = try Session(environment: host, wait: 0, command: "test")
+        let busy = #expect(throws: VGPUError.self) { try session.run(EnableVFs(pf: "0000:17:00.0", count: 4)) }
         #expect(busy?.kind == .busy)
         #expect(try host.os.read(host.paths.pciDevices + "/0000:17:00.0/sriov_numvfs") == "2\n", "left as it was")
-        let absent = #expect(throws: VGPUError.self) { try session.enableVFs(pf: "0000:99:00.0", count: 4) }
+        let absent = #expect(throws: VGPUError.self) { try session.run(EnableVFs(pf: "0000:99:00.0", count: 4)) }
         #expect(absent?.kind == .notFound)
-        let tooMany = #expect(throws: VGPUError.self) { try session.enableVFs(pf: "0000:17:00.0", count: 32) }
+        let tooMany = #expect(throws: VGPUError.self) { try session.run(EnableVFs(pf: "0000:17:00.0", count: 32)) }
         #expect(tooMany?.kind == .invalidInput)
     }
 }
@@ -231,29 +231,29 @@ final class Counter: @unchecked Sendable {
     var value: Int { lock.withLock { count } }
 }
 
-/// The live actions on a fixture host whose kernel is simulated: each start goes through a HostSession (host lock,
+/// The live actions on a fixture host whose kernel is simulated: each start goes through a Session (host lock,
 /// recovery, inventory, journaled executor) and the lock is free again afterwards.
 @Suite struct LiveActionsOnFixtureTests {
     @Test func startAutoStartsTheParentsAutoDefinitionsOnceAndReleasesTheLock() async throws {
         let root = NSTemporaryDirectory() + "vgpud-test-" + UUID().uuidString
         let tree = try FixtureHosts.samples(at: root + "/sys")
-        let host = HostContext(paths: HostPaths(root: root), os: SimulatedKernel(tree: tree))
+        let host = Environment(paths: HostPaths(root: root), os: SimulatedKernel(tree: tree), libvirtURI: "test:///nonexistent-vgpud")
         do {
-            let session = try HostSession(host: host, wait: 0, command: "test")
-            try session.define(type: "mtty-2", parent: "mtty", uuid: Inventories.uuid(1), start: .auto)
-            try session.define(type: "mtty-2", parent: "mtty", uuid: Inventories.uuid(2), start: .auto)
-            try session.define(type: "mdpy-vga", parent: "mdpy", uuid: Inventories.uuid(3), start: .auto)
-            try session.define(type: "mdpy-vga", parent: "mdpy", uuid: Inventories.uuid(4), start: .manual)
+            let session = try Session(environment: host, wait: 0, command: "test")
+            try session.run(DefineVGPU(type: "mtty-2", parent: "mtty", uuid: Inventories.uuid(1), start: .auto))
+            try session.run(DefineVGPU(type: "mtty-2", parent: "mtty", uuid: Inventories.uuid(2), start: .auto))
+            try session.run(DefineVGPU(type: "mdpy-vga", parent: "mdpy", uuid: Inventories.uuid(3), start: .auto))
+            try session.run(DefineVGPU(type: "mdpy-vga", parent: "mdpy", uuid: Inventories.uuid(4), start: .manual))
         }
-        let actions = DaemonActions.live(host: host, libvirt: LibvirtSettings(uri: "test:///nonexistent-vgpud"), lockWait: 0)
-        #expect(await actions.autoParents() == ["mtty", "mdpy"])
+        let actions = DaemonActions.live(Application(environment: host, lockWait: 0, command: "test"))
+        #expect(try await actions.autoParents() == ["mtty", "mdpy"])
         let first = try await actions.startAuto("mtty")
         #expect(first.started.count == 2 && first.failures.isEmpty, "\(first)")
         #expect(try await actions.startAuto("mtty") == AutoStartResult(), "running already: nothing to do")
         #expect(try host.inventory().vgpus.map(\.parent) == ["mtty", "mtty"], "mdpy's waits for its own parent")
         #expect(try await actions.reconcile(false) == ReconcileCounts(actions: 1, failures: 0), "the stub starts the rest (mdpy's auto one)")
         _ = try HostLock.acquire(paths: host.paths, os: host.os, wait: 0, holder: "test")  // free between operations
-        let samples = await actions.snapshot()
+        let samples = try await actions.snapshot()
         #expect(samples.contains(MetricSample("vgpu_vgpus", ["gpu": "mtty", "parent": "mtty", "type": "mtty-2"], 2)))
         #expect(samples.contains(MetricSample("vgpu_free_instances", ["gpu": "mtty", "parent": "mtty", "type": "mtty-2"], 10)))
         #expect(samples.contains(MetricSample("vgpu_libvirt_reachable", [:], 0)), "no libvirt: no domains, no failure")
@@ -267,12 +267,56 @@ enum Inventories {
 }
 
 @Suite struct LibUdevMonitorTests {
+    /// Whether udev's netlink monitor can be opened here (an unprivileged sandbox may refuse it).
+    static let netlinkAvailable: Bool = {
+        guard let monitor = try? LibUdevMonitor() else { return false }
+        monitor.stop()
+        return true
+    }()
+
     /// The real adapter opens udev's netlink monitor; stop() wakes a reader at once (no event needed, no timing).
-    @Test func stopEndsABlockedRead() async throws {
-        guard let monitor = try? LibUdevMonitor() else { return }  // no netlink here (unprivileged sandbox): nothing to prove
+    /// Shown as skipped where netlink is missing, never as passed.
+    @Test(.enabled(if: netlinkAvailable, "udev's netlink monitor cannot be opened here"))
+    func stopEndsABlockedRead() async throws {
+        let monitor = try LibUdevMonitor()
         let reader = Task.detached { try monitor.next() }
         monitor.stop()
         #expect(try await reader.value == nil)
         #expect(try monitor.next() == nil, "stays stopped")
+    }
+}
+
+extension Session {
+    /// A change use case in this session (what `Application.run` does after opening one).
+    func run<U: ChangeUseCase>(_ useCase: U) throws -> U.Output { try useCase.run(in: self) }
+}
+
+/// A host read that fails is logged and counted, never dropped: the metric snapshot, the auto-definition check
+/// and the VF readiness each go to `vgpud_host_read_failures_total`.
+@Suite struct HostReadFailureTests {
+    struct Unreadable: Error, CustomStringConvertible { var description: String { "sysfs is gone" } }
+
+    var failingActions: DaemonActions {
+        DaemonActions(startAuto: { _ in AutoStartResult() }, autoParents: { throw Unreadable() },
+                      reconcile: { _ in ReconcileCounts(actions: 0, failures: 0) }, enableVFs: { _, count in .enabled(count) },
+                      vfReadiness: { _, _ in throw Unreadable() }, snapshot: { throw Unreadable() })
+    }
+
+    @Test func aFailedSnapshotIsCountedAndLogged() async {
+        let metrics = DaemonMetrics()
+        let lines = LogLines()
+        #expect(counter(metrics, "vgpud_host_read_failures_total") == 0, "present from the start")
+        await MetricsRefresher(actions: failingActions, metrics: metrics, logger: lines.logger).refresh()
+        #expect(counter(metrics, "vgpud_host_read_failures_total") == 1)
+        #expect(lines.lines.contains { $0.contains("could not read the host for the metrics: sysfs is gone") }, "\(lines.lines)")
+    }
+
+    @Test func aFailedReadGivesTheFallbackAndCounts() async {
+        let metrics = DaemonMetrics()
+        let lines = LogLines()
+        let parents = await metrics.hostRead("the auto definitions", logger: lines.logger, fallback: ["none"]) { try await failingActions.autoParents() }
+        #expect(parents == ["none"])
+        #expect(counter(metrics, "vgpud_host_read_failures_total") == 1)
+        #expect(lines.lines == ["error: could not read the auto definitions: sysfs is gone"])
     }
 }

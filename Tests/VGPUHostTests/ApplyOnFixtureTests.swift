@@ -8,7 +8,6 @@ import VGPUHost
 /// `apply` end to end on fixture trees: the use case (lock, plan, parallel lanes, journal) against a simulated
 /// kernel; a second apply does nothing; a crash anywhere is all-or-nothing after recovery.
 @Suite struct ApplyOnFixtureTests {
-    static let noLibvirt = LibvirtSettings(uri: "test:///nonexistent-apply")
 
     func largeHost(layout: FixtureLayout = .mdev, gpus: Int = 4, vfs: Int = 4, types: Int = 3) throws -> TestHost {
         try TestHost { try FixtureHosts.large(at: $0, gpus: gpus, vfsPerGPU: vfs, types: types, layout: layout) }
@@ -19,10 +18,11 @@ import VGPUHost
     }
 
     func apply(_ layout: DeclaredLayout, on host: TestHost, os: SystemCalls? = nil, dryRun: Bool = false,
-               progress: (@Sendable (String) -> Void)? = nil) throws -> LayoutApplication.Outcome {
-        let context = HostContext(paths: host.paths, os: os ?? SimulatedKernel(tree: host.tree))
-        return try LayoutApplication(host: context, libvirt: Self.noLibvirt)
-            .run(layout, config: PlacementConfig(), dryRun: dryRun, wait: 0, command: "vgpuctl apply full", progress: progress)
+               progress: (@Sendable (String) -> Void)? = nil) throws -> ApplyLayout.Outcome {
+        let environment = Environment(paths: host.paths, os: os ?? SimulatedKernel(tree: host.tree), libvirtURI: "test:///nonexistent-apply")
+        let application = Application(environment: environment, lockWait: 0, command: "vgpuctl apply full")
+        return try dryRun ? application.read(PreviewLayout(layout, config: PlacementConfig()))
+                          : application.run(ApplyLayout(layout, config: PlacementConfig(), progress: progress))
     }
 
     @Test(arguments: [FixtureLayout.mdev, .vfio])

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VGPUApp
+@testable import VGPUApp
 import VGPUCore
 import VGPUFixtures
 import VGPUHost
@@ -17,8 +17,8 @@ import VGPUHost
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
     }
 
-    func session(_ host: TestHost) throws -> HostSession {
-        try HostSession(host: HostContext(paths: host.paths, os: SimulatedKernel(tree: host.tree)), wait: 0, command: "test")
+    func session(_ host: TestHost) throws -> Session {
+        try Session(environment: Environment(paths: host.paths, os: SimulatedKernel(tree: host.tree)), wait: 0, command: "test")
     }
 
     @Test func spawnCollectsStatusOutputAndStdinAndKillsAfterTheTimeout() throws {
@@ -46,7 +46,7 @@ import VGPUHost
         try script("etc/mdevctl.d/scripts.d/notifiers/n", in: host, "echo \"notifier $*|$(cat)\" >> \(log)")
         try DefinitionStore(paths: host.paths, os: LiveSystemCalls()).write(
             Definition(uuid: id, parent: "mtty", type: "mtty-2", start: .manual, attributes: [.init(name: "vendor/test_attr", value: "v")]))
-        try session(host).start(id)
+        try session(host).run(StartVGPU(id))
         let json = #"{"mdev_type":"mtty-2","start":"manual","attrs":[{"vendor/test_attr":"v"}]}"#
         let common = "-t mtty-2 -e %@ -a start -s %@ -u \(id.text) -p mtty"
         #expect(try String(contentsOfFile: log, encoding: .utf8) == [
@@ -58,7 +58,7 @@ import VGPUHost
 
         // stop: what sysfs says (start manual, no attributes), as mdevctl's stop does.
         try FileManager.default.removeItem(atPath: log)
-        try session(host).stop(id)
+        try session(host).run(StopVGPU(id))
         let stop = try String(contentsOfFile: log, encoding: .utf8)
         #expect(stop.hasPrefix("-t mtty-2 -e pre -a stop -s none -u \(id.text) -p mtty|" + #"{"mdev_type":"mtty-2","start":"manual","attrs":[]}"#))
         #expect(Callouts.arguments(Callouts.Device(Definition(uuid: id, parent: "p", type: "t", start: .auto)), event: .get,
@@ -79,7 +79,7 @@ import VGPUHost
         try script("etc/mdevctl.d/scripts.d/notifiers/n", in: host, "echo \"notify $8\" >> \(log)")
         try DefinitionStore(paths: host.paths, os: LiveSystemCalls()).write(Definition(uuid: id, parent: "mtty", type: "mtty-2", start: .manual))
         let before = host.snapshot()
-        let error = #expect(throws: VGPUError.self) { try session(host).start(id) }
+        let error = #expect(throws: VGPUError.self) { try session(host).run(StartVGPU(id)) }
         #expect(error?.kind == .vetoed && error?.exitCode == 9)
         #expect(error?.message.contains("20-policy: no vGPUs on Fridays") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("exited with status 1") == true)
@@ -88,7 +88,7 @@ import VGPUHost
         #expect(try String(contentsOfFile: log, encoding: .utf8) == "other pre\npolicy pre\nnotify none\n")
 
         // The same veto stops modify and undefine; a script that hangs is killed and refuses.
-        #expect(throws: VGPUError.self) { try session(host).modify(id, parent: nil, change: DefinitionChange(start: .auto)) }
+        #expect(throws: VGPUError.self) { try session(host).run(ModifyDefinition(id, parent: nil, change: DefinitionChange(start: .auto))) }
         try FileManager.default.removeItem(atPath: host.root + "/etc/mdevctl.d/scripts.d/callouts/20-policy")
         try script("etc/mdevctl.d/scripts.d/callouts/20-hangs", in: host, "sleep 60")
         let slow = Callouts(paths: host.paths, os: LiveSystemCalls(), timeout: 0.3)
@@ -105,7 +105,7 @@ import VGPUHost
         try script("etc/mdevctl.d/scripts.d/callouts/good-json.sh", in: host, #"printf "[{\"attribute0\": \"VALUE\"}]""#)
         let kernel = SimulatedKernel(tree: host.tree)
         try SysfsWriter(paths: host.paths, os: kernel).createMdev(id, parent: "mtty", type: "mtty-1")
-        try session(host).define(type: "mtty-1", parent: "mtty", uuid: id, start: .manual)
+        try session(host).run(DefineVGPU(type: "mtty-1", parent: "mtty", uuid: id, start: .manual))
         #expect(host.contents("etc/mdevctl.d/mtty/\(id.text)") ==
             "{\n  \"mdev_type\": \"mtty-1\",\n  \"start\": \"manual\",\n  \"attrs\": [\n    {\n      \"attribute0\": \"VALUE\"\n    }\n  ]\n}")
 
@@ -114,7 +114,7 @@ import VGPUHost
         try SysfsWriter(paths: host.paths, os: kernel).createMdev(other, parent: "mtty", type: "mtty-1")
         try FileManager.default.removeItem(atPath: host.root + "/etc/mdevctl.d/scripts.d/callouts/good-json.sh")
         try script("etc/mdevctl.d/scripts.d/callouts/bad-json.sh", in: host, #"printf "not json""#)
-        #expect(throws: VGPUError.self) { try session(host).define(type: "mtty-1", parent: "mtty", uuid: other, start: .manual) }
+        #expect(throws: VGPUError.self) { try session(host).run(DefineVGPU(type: "mtty-1", parent: "mtty", uuid: other, start: .manual)) }
         #expect(host.contents("etc/mdevctl.d/mtty/\(other.text)") == nil)
     }
 
@@ -122,8 +122,8 @@ import VGPUHost
         let host = try TestHost { try FixtureHosts.nvidiaVFIO(at: $0) }
         defer { host.remove() }
         try script("etc/mdevctl.d/scripts.d/callouts/veto", in: host, "exit 1")
-        let session = try HostSession(host: HostContext(paths: host.paths, os: LiveSystemCalls()), wait: 0, command: "test")
-        try session.define(type: "nvidia-1414", parent: "0000:17:00.4", uuid: id, start: .manual)
+        let session = try Session(environment: Environment(paths: host.paths, os: LiveSystemCalls()), wait: 0, command: "test")
+        try session.run(DefineVGPU(type: "nvidia-1414", parent: "0000:17:00.4", uuid: id, start: .manual))
         #expect(host.contents("var/lib/vgpuctl/definitions/0000:17:00.4/\(id.text)") != nil)
     }
 }

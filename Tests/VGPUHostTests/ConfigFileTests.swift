@@ -1,17 +1,17 @@
 import Foundation
 import Testing
-import VGPUApp
+@testable import VGPUApp
 import VGPUCore
 import VGPUHost
 
 /// The config file as the commands read it: its raw bytes reach the parser, so a byte that is not UTF-8 is
 /// refused with its line instead of becoming U+FFFD inside a value.
 @Suite struct ConfigFileTests {
-    func context(writing bytes: [UInt8]) throws -> (TestHost, HostContext) {
+    func context(writing bytes: [UInt8]) throws -> (TestHost, Environment) {
         let host = try TestHost()
         let file = host.directory + "/vgpuctl.conf"
         try Data(bytes).write(to: URL(fileURLWithPath: file))
-        return (host, HostContext(paths: host.paths, os: LiveSystemCalls(), configFile: file))
+        return (host, Environment(paths: host.paths, os: LiveSystemCalls(), configFile: file))
     }
 
     @Test func aValidFileIsRead() throws {

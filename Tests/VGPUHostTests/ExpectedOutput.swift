@@ -25,3 +25,6 @@ func expectOutput(_ actual: String, file name: String, sourceLocation: SourceLoc
             """, sourceLocation: sourceLocation)
     }
 }
+
+/// `Tests/VGPUHostTests/Expected/`, for files that are inputs as well as expected outputs (mdevctl's testdata).
+let expectedOutputDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Expected")

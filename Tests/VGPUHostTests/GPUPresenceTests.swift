@@ -11,8 +11,9 @@ import VGPUHost
         DeclaredLayout(name: "lab", entries: [.init(gpus: .gpus(gpus), vgpus: [.init(type: "nvidia-500", count: 1)], origin: "test")])
     }
 
-    func application(_ host: TestHost, os: SystemCalls = LiveSystemCalls()) -> LayoutApplication {
-        LayoutApplication(host: HostContext(paths: host.paths, os: os), libvirt: LibvirtSettings(uri: "test:///nonexistent-apply"))
+    func wait(_ host: TestHost, os: SystemCalls = LiveSystemCalls(), for layout: DeclaredLayout, seconds: Double, poll: Double = 0.2,
+              say: ((String) -> Void)? = nil) throws {
+        try WaitForLayoutGPUs(layout, seconds: seconds, poll: poll, say: say).read(in: Environment(paths: host.paths, os: os))
     }
 
     @Test(arguments: [FixtureLayout.mdev, .vfio])
@@ -20,7 +21,7 @@ import VGPUHost
         let host = try TestHost { try FixtureHosts.large(at: $0, gpus: 2, vfsPerGPU: 4, types: 3, layout: fixture) }
         let traced = FaultInjectingOS(LiveSystemCalls(), counting: { _ in true })
         let lines = Lines()
-        try application(host, os: traced).waitForGPUs(layout(["0000:17:00.0", "0000:27:00.0"]), seconds: 5, say: { lines.append($0) })
+        try wait(host, os: traced, for: layout(["0000:17:00.0", "0000:27:00.0"]), seconds: 5, say: { lines.append($0) })
         #expect(lines.all.isEmpty, "nothing to wait for")
         #expect(traced.calls.count <= 12, "a few lookups per GPU, no inventory: \(traced.calls.count) calls")
         #expect(GPUPresence(paths: host.paths, os: LiveSystemCalls()).missing(["0000:17:00.0", "0000:37:00.0", "mtty"]) == ["0000:37:00.0", "mtty"])
@@ -36,7 +37,7 @@ import VGPUHost
                 try? tree.addMdevParent(vf, types: [MdevTypeSpec("nvidia-500", name: "NVIDIA A100-4C", available: 4)])
             }
         }
-        try application(host).waitForGPUs(layout(["mtty", "0000:99:00.0"]), seconds: 10, poll: 0.05, say: { lines.append($0) })
+        try wait(host, for: layout(["mtty", "0000:99:00.0"]), seconds: 10, poll: 0.05, say: { lines.append($0) })
         #expect(lines.all.first == "waiting up to 10 s for GPU(s) 0000:99:00.0 to appear as vGPU parents")
         #expect(lines.all.count == 2 && lines.all[1].hasPrefix("the GPU(s) appeared after "), "\(lines.all)")
     }
@@ -45,13 +46,13 @@ import VGPUHost
         let host = try TestHost()
         let start = Date()
         let error = #expect(throws: VGPUError.self) {
-            try application(host).waitForGPUs(layout(["0000:99:00.0", "mdpy"]), seconds: 0.3, poll: 0.05)
+            try wait(host, for: layout(["0000:99:00.0", "mdpy"]), seconds: 0.3, poll: 0.05)
         }
         #expect(Date().timeIntervalSince(start) < 3)
         #expect(error?.kind == .notFound)
         #expect(error?.message.contains("0000:99:00.0") == true && error?.message.contains("mdpy") == false)
         #expect(error?.fix.contains("--gpu-wait") == true)
         // 0: no wait at all; the planner refuses the missing GPU as before.
-        try application(host).waitForGPUs(layout(["0000:99:00.0"]), seconds: 0)
+        try wait(host, for: layout(["0000:99:00.0"]), seconds: 0)
     }
 }

@@ -9,7 +9,7 @@ import VGPUHost
 /// text and JSON output compared with the files in Expected/gpus/.
 @Suite struct GPUsOnFixtureTests {
     func reports(_ host: TestHost) throws -> [GPUReport] {
-        try HostContext(paths: host.paths, os: LiveSystemCalls()).gpus()
+        try ReadGPUs().read(in: Environment(paths: host.paths, os: LiveSystemCalls()))
     }
 
     func expectOutputs(_ reports: [GPUReport], _ name: String, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -92,8 +92,8 @@ import VGPUHost
     }
 
     @Test func aMissingSysfsIsAHostError() {
-        let context = HostContext(paths: HostPaths(root: "/nonexistent-root"), os: LiveSystemCalls())
-        let error = #expect(throws: VGPUError.self) { try context.gpus() }
+        let context = Environment(paths: HostPaths(root: "/nonexistent-root"), os: LiveSystemCalls())
+        let error = #expect(throws: VGPUError.self) { try ReadGPUs().read(in: context) }
         #expect(error?.kind == .host && error?.exitCode == 8)
     }
 }

@@ -19,8 +19,10 @@ import VGPUHost
         return path
     }
 
-    func importer(_ host: TestHost, _ executable: String = reader, timeout: Double = 60) -> LayoutImport {
-        LayoutImport(host: HostContext(paths: host.paths, os: LiveSystemCalls()), executable: executable, timeout: timeout)
+    /// Reads `file`'s `label` with the reader `executable`.
+    func read(_ host: TestHost, _ file: String, label: String?, reader executable: String = reader, timeout: Double = 60) throws -> DeclaredLayout {
+        try ImportVGPUDeviceManagerLayout(file: file, label: label, reader: executable, timeout: timeout)
+            .read(in: Environment(paths: host.paths, os: LiveSystemCalls()))
     }
 
     @Test func aLabelIsAppliedThroughTheReaderAsANativeLayoutWouldBe() throws {
@@ -37,13 +39,13 @@ import VGPUHost
                 - devices: all
                   vgpu-devices: {}
             """, in: host)
-        let layout = try importer(host).vgpuDeviceManager(file: file, label: "second")
+        let layout = try read(host, file, label: "second")
         #expect(layout == DeclaredLayout(name: "second", entries: [
             .init(gpus: .indices([1]), vgpus: [.init(type: "A100-2-40C", count: 2)], origin: "\(file):4"),
         ]))
-        let context = HostContext(paths: host.paths, os: SimulatedKernel(tree: host.tree))
-        let outcome = try LayoutApplication(host: context, libvirt: LibvirtSettings(uri: "test:///nonexistent-apply"))
-            .run(vgpuDeviceManagerFile: file, label: "second", dryRun: false, wait: 0, command: "test", reader: Self.reader)
+        let environment = Environment(paths: host.paths, os: SimulatedKernel(tree: host.tree), libvirtURI: "test:///nonexistent-apply")
+        let outcome = try Application(environment: environment, lockWait: 0, command: "test")
+            .perform(ApplyDeclaredLayout(.vgpuDeviceManager(file: file, label: "second", reader: Self.reader)))
         #expect(outcome.result.gpus.map(\.gpu) == ["0000:27:00.0"])
         let vgpus = try host.inventory().vgpus
         #expect(vgpus.count == 2 && vgpus.allSatisfy { $0.type == "nvidia-501" })
@@ -52,32 +54,32 @@ import VGPUHost
     @Test func theReadersRefusalsComeBackAsTheSameErrors() throws {
         let host = try TestHost()
         let wrongVersion = try write("version: v2\nvgpu-configs:\n  a:\n    - devices: all\n      vgpu-devices: {}\n", in: host)
-        let version = #expect(throws: VGPUError.self) { try importer(host).vgpuDeviceManager(file: wrongVersion, label: "a") }
+        let version = #expect(throws: VGPUError.self) { try read(host, wrongVersion, label: "a") }
         #expect(version?.kind == .invalidInput)
         #expect(version?.message.contains("\(wrongVersion):1") == true, "\(version?.message ?? "")")
 
         let good = try write("version: v1\nvgpu-configs:\n  a:\n    - devices: all\n      vgpu-devices: {}\n  b:\n    - devices: [0]\n      vgpu-devices: {}\n", in: host, name: "good.yaml")
-        let noLabel = #expect(throws: VGPUError.self) { try importer(host).vgpuDeviceManager(file: good, label: nil) }
+        let noLabel = #expect(throws: VGPUError.self) { try read(host, good, label: nil) }
         #expect(noLabel?.kind == .invalidInput && noLabel?.fix.contains("a, b") == true)
 
-        let missing = #expect(throws: VGPUError.self) { try importer(host).vgpuDeviceManager(file: host.directory + "/nosuch.yaml", label: "a") }
+        let missing = #expect(throws: VGPUError.self) { try read(host, host.directory + "/nosuch.yaml", label: "a") }
         #expect(missing?.kind == .notFound && missing?.message.contains("nosuch.yaml") == true)
     }
 
     @Test func aMissingHungOrBrokenReaderIsNamed() throws {
         let host = try TestHost()
         let file = try write("version: v1\n", in: host)
-        let absent = #expect(throws: VGPUError.self) { try importer(host, host.directory + "/nosuch-reader").vgpuDeviceManager(file: file, label: "a") }
+        let absent = #expect(throws: VGPUError.self) { try read(host, file, label: "a", reader: host.directory + "/nosuch-reader") }
         #expect(absent?.kind == .host && absent?.fix.contains("VGPUCTL_LAYOUT_IMPORT") == true)
 
         let hung = try write("#!/bin/sh\nexec sleep 30\n", in: host, name: "hung.sh", mode: 0o755)
         let start = Date()
-        let timedOut = #expect(throws: VGPUError.self) { try importer(host, hung, timeout: 0.5).vgpuDeviceManager(file: file, label: "a") }
+        let timedOut = #expect(throws: VGPUError.self) { try read(host, file, label: "a", reader: hung, timeout: 0.5) }
         #expect(Date().timeIntervalSince(start) < 10, "the child is killed at its deadline")
         #expect(timedOut?.kind == .host && timedOut?.message.contains("within 0 s") == false && timedOut?.message.contains("killed") == true)
 
         let broken = try write("#!/bin/sh\necho not json; echo oops >&2; exit 1\n", in: host, name: "broken.sh", mode: 0o755)
-        let garbage = #expect(throws: VGPUError.self) { try importer(host, broken).vgpuDeviceManager(file: file, label: "a") }
+        let garbage = #expect(throws: VGPUError.self) { try read(host, file, label: "a", reader: broken) }
         #expect(garbage?.kind == .internalError && garbage?.message.contains("oops") == true)
     }
 }

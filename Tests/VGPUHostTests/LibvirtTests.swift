@@ -66,9 +66,9 @@ import VGPUCore
         #expect(gone?.message.hasPrefix("no libvirt domain named 'idle'") == true)
     }
 
-    @Test func unknownDomainsAndBadURIsKeepLibvirtsMessage() {
-        let connection = try? LibvirtConnection(uri: "test:///default")
-        let missing = #expect(throws: VGPUError.self) { try connection?.domain("web01'\"<x>") }
+    @Test func unknownDomainsAndBadURIsKeepLibvirtsMessage() throws {
+        let connection = try LibvirtConnection(uri: "test:///default")
+        let missing = #expect(throws: VGPUError.self) { try connection.domain("web01'\"<x>") }
         #expect(missing?.kind == .notFound)
         #expect(missing?.message.contains("web01'\"<x>") == true)
         let unreachable = #expect(throws: VGPUError.self) { try LibvirtConnection(uri: "qemu+unix:///system?socket=/nonexistent/sock") }

@@ -1,44 +1,23 @@
 import Foundation
 import Testing
-import VGPUApp
+@testable import VGPUApp
 import VGPUCore
 import VGPUFixtures
 import VGPUHost
 
 /// mdevctl's own test cases (its src/tests/ and testdata/, mdevctl 1.3), replayed against vgpuctl's use cases on
-/// fixture hosts. Inputs and expected files are mdevctl's facts, written out here byte for byte.
+/// fixture hosts. mdevctl's input and expected files are in Expected/mdevctl/, byte for byte as in its testdata/.
 @Suite struct MdevctlConformanceTests {
     static let uuid976 = uuid("976d8cc2-4bfc-43b9-b9f9-f4af2de91ab9")
     static let parent = "0000:00:03.0"
 
-    /// testdata/modify/defined.json (and testdata/list/device1.json): a vfio_ap definition with six attributes.
-    static let definedJSON = """
-        {
-          "mdev_type": "vfio_ap-passthrough",
-          "start": "manual",
-          "attrs": [
-            {
-              "assign_adapter": "5"
-            },
-            {
-              "assign_adapter": "6"
-            },
-            {
-              "assign_domain": "0xab"
-            },
-            {
-              "assign_control_domain": "0xab"
-            },
-            {
-              "assign_domain": "4"
-            },
-            {
-              "assign_control_domain": "4"
-            }
-          ]
-        }
+    /// mdevctl's testdata file `name` (under Expected/mdevctl/), byte for byte.
+    static func testdata(_ name: String) -> String {
+        (try? String(contentsOf: expectedOutputDirectory.appendingPathComponent("mdevctl/" + name), encoding: .utf8)) ?? "<missing \(name)>"
+    }
 
-        """
+    /// testdata/modify/defined.json (and testdata/list/device1.json): a vfio_ap definition with six attributes.
+    static let definedJSON = testdata("modify/defined.json")
 
     static let sixAttributes: [(String, String)] = [("assign_adapter", "5"), ("assign_adapter", "6"), ("assign_domain", "0xab"),
                                                     ("assign_control_domain", "0xab"), ("assign_domain", "4"), ("assign_control_domain", "4")]
@@ -56,70 +35,28 @@ import VGPUHost
         try text.write(toFile: directory + "/" + uuid.text, atomically: false, encoding: .utf8)
     }
 
-    func session(_ host: TestHost) throws -> HostSession {
-        try HostSession(host: HostContext(paths: host.paths, os: SimulatedKernel(tree: host.tree)), wait: 0, command: "test")
+    func session(_ host: TestHost) throws -> Session {
+        try Session(environment: Environment(paths: host.paths, os: SimulatedKernel(tree: host.tree)), wait: 0, command: "test")
     }
 
     func file(_ host: TestHost, parent: String = parent) -> String? { host.contents("etc/mdevctl.d/\(parent)/\(Self.uuid976.text)") }
 
-    /// src/tests/modify.rs: each case, its change, and testdata/modify/<case>.expected.
+    /// src/tests/modify.rs: each case and its change; the result must be testdata/modify/<case>.expected.
     @Test(arguments: [
-        ("auto", DefinitionChange(start: .auto), mdevctlFile(start: "auto", sixAttributes)),
-        ("manual", DefinitionChange(start: .manual), mdevctlFile(sixAttributes)),
-        ("delattr", DefinitionChange(attribute: .delete(index: 2)),
-         mdevctlFile(sixAttributes.enumerated().filter { $0.offset != 2 }.map(\.element))),
-        ("delattr-noindex", DefinitionChange(attribute: .delete(index: nil)), mdevctlFile(Array(sixAttributes.dropLast()))),
-        ("addattr", DefinitionChange(attribute: .add(.init(name: "added-attr", value: "added-attr-value"), index: 3)),
-         mdevctlFile(Array(sixAttributes[..<3]) + [("added-attr", "added-attr-value")] + Array(sixAttributes[3...]))),
-        ("addattr-noindex", DefinitionChange(attribute: .add(.init(name: "added-attr", value: "added-attr-value"), index: nil)),
-         mdevctlFile(sixAttributes + [("added-attr", "added-attr-value")])),
-        ("mdev_type", DefinitionChange(type: "changed-mdev-type"), mdevctlFile(type: "changed-mdev-type", sixAttributes)),
+        ("auto", DefinitionChange(start: .auto)),
+        ("manual", DefinitionChange(start: .manual)),
+        ("delattr", DefinitionChange(attribute: .delete(index: 2))),
+        ("delattr-noindex", DefinitionChange(attribute: .delete(index: nil))),
+        ("addattr", DefinitionChange(attribute: .add(.init(name: "added-attr", value: "added-attr-value"), index: 3))),
+        ("addattr-noindex", DefinitionChange(attribute: .add(.init(name: "added-attr", value: "added-attr-value"), index: nil))),
+        ("mdev_type", DefinitionChange(type: "changed-mdev-type")),
     ])
-    func modifyAsMdevctl(_ name: String, _ change: DefinitionChange, _ expected: String) throws {
+    func modifyAsMdevctl(_ name: String, _ change: DefinitionChange) throws {
         let host = try TestHost()
         defer { host.remove() }
         try populate(host)
-        try session(host).modify(Self.uuid976, parent: Self.parent, change: change)
-        #expect(file(host) == expected, "\(name)")
-    }
-
-    /// testdata/modify/addattr.expected, verbatim: the spelled-out encoder above agrees with mdevctl's file.
-    @Test func addattrExpectedVerbatim() throws {
-        let host = try TestHost()
-        defer { host.remove() }
-        try populate(host)
-        try session(host).modify(Self.uuid976, parent: Self.parent,
-                                 change: DefinitionChange(attribute: .add(.init(name: "added-attr", value: "added-attr-value"), index: 3)))
-        let expected = #"""
-            {
-              "mdev_type": "vfio_ap-passthrough",
-              "start": "manual",
-              "attrs": [
-                {
-                  "assign_adapter": "5"
-                },
-                {
-                  "assign_adapter": "6"
-                },
-                {
-                  "assign_domain": "0xab"
-                },
-                {
-                  "added-attr": "added-attr-value"
-                },
-                {
-                  "assign_control_domain": "0xab"
-                },
-                {
-                  "assign_domain": "4"
-                },
-                {
-                  "assign_control_domain": "4"
-                }
-              ]
-            }
-            """#
-        #expect(file(host) == expected)
+        try session(host).run(ModifyDefinition(Self.uuid976, parent: Self.parent, change: change))
+        expectOutput(file(host) ?? "<no file>", file: "mdevctl/modify/\(name).expected")
     }
 
     /// modify.rs: device-not-defined, multiple-noparent fail; multiple-parent passes and touches only that parent's
@@ -128,20 +65,20 @@ import VGPUHost
         let host = try TestHost()
         defer { host.remove() }
         let notDefined = #expect(throws: VGPUError.self) {
-            try session(host).modify(Self.uuid976, parent: nil, change: DefinitionChange(start: .auto))
+            try session(host).run(ModifyDefinition(Self.uuid976, parent: nil, change: DefinitionChange(start: .auto)))
         }
         #expect(notDefined?.kind == .notFound)
         try populate(host)
         try populate(host, parent: "0000:00:02.0")
-        let multiple = #expect(throws: VGPUError.self) { try session(host).modify(Self.uuid976, parent: nil, change: DefinitionChange(start: .auto)) }
+        let multiple = #expect(throws: VGPUError.self) { try session(host).run(ModifyDefinition(Self.uuid976, parent: nil, change: DefinitionChange(start: .auto))) }
         #expect(multiple?.fix == "name one with --parent")
-        try session(host).modify(Self.uuid976, parent: Self.parent, change: DefinitionChange(start: .auto))
-        #expect(file(host) == Self.mdevctlFile(start: "auto", Self.sixAttributes), "multiple-parent.expected")
+        try session(host).run(ModifyDefinition(Self.uuid976, parent: Self.parent, change: DefinitionChange(start: .auto)))
+        #expect(file(host) == Self.testdata("modify/auto.expected"), "multiple-parent.expected")
         #expect(file(host, parent: "0000:00:02.0") == Self.definedJSON, "the other parent's file is untouched")
         #expect(throws: VGPUError.self) {
-            try session(host).modify(Self.uuid976, parent: Self.parent, change: DefinitionChange(attribute: .delete(index: 6)))
+            try session(host).run(ModifyDefinition(Self.uuid976, parent: Self.parent, change: DefinitionChange(attribute: .delete(index: 6))))
         }
-        #expect(file(host) == Self.mdevctlFile(start: "auto", Self.sixAttributes))
+        #expect(file(host) == Self.testdata("modify/auto.expected"))
     }
 
     /// modify.rs callout-pass (rc0.sh) and callout-fail (rc1.sh): a failing callout leaves the file as it was.
@@ -155,9 +92,9 @@ import VGPUHost
             try "#!/bin/sh\njson=$(cat)\nexit \(passes ? 0 : 1)\n".write(toFile: path, atomically: false, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
             do {
-                try session(host).modify(Self.uuid976, parent: Self.parent, change: DefinitionChange(start: .auto))
+                try session(host).run(ModifyDefinition(Self.uuid976, parent: Self.parent, change: DefinitionChange(start: .auto)))
                 #expect(passes, "\(script)")
-                #expect(file(host) == Self.mdevctlFile(start: "auto", Self.sixAttributes))
+                #expect(file(host) == Self.testdata("modify/auto.expected"))
             } catch let error as VGPUError {
                 #expect(!passes && error.kind == .vetoed, "\(script): \(error)")
                 #expect(file(host) == Self.definedJSON)
@@ -195,10 +132,10 @@ import VGPUHost
         defer { host.remove() }
         try populate(host, parent: "mtty", Self.mdevctlFile(type: "mtty-2", [("vendor/test_attr", "a"), ("vendor/test_attr", "b")]))
         try populate(host, parent: "mdpy", Self.mdevctlFile(type: "mdpy-vga", []))
-        let underspecified = #expect(throws: VGPUError.self) { try session(host).start(Self.uuid976) }
+        let underspecified = #expect(throws: VGPUError.self) { try session(host).run(StartVGPU(Self.uuid976)) }
         #expect(underspecified?.kind == .invalidInput)
         #expect(!FileManager.default.fileExists(atPath: host.root + "/sys/bus/mdev/devices/\(Self.uuid976.text)"))
-        try session(host).start(Self.uuid976, parent: "mtty")
+        try session(host).run(StartVGPU(Self.uuid976, parent: "mtty"))
         #expect(host.contents("sys/bus/mdev/devices/\(Self.uuid976.text)/vendor/test_attr") == "b")
     }
 
@@ -209,7 +146,7 @@ import VGPUHost
         defer { host.remove() }
         try populate(host, parent: "mtty", Self.mdevctlFile(type: "mtty-2", [("nvidia/vgpu_params", "enable_uvm=1")]))
         let before = host.snapshot()
-        let error = #expect(throws: VGPUError.self) { try session(host).start(Self.uuid976) }
+        let error = #expect(throws: VGPUError.self) { try session(host).run(StartVGPU(Self.uuid976)) }
         #expect(error?.message.contains("'nvidia/vgpu_params' = 'enable_uvm=1'") == true)
         #expect(changes(before, host.snapshot()).filter { !$0.hasPrefix("run/vgpuctl") } == [])
     }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VGPUApp
+@testable import VGPUApp
 import VGPUCore
 import VGPUFixtures
 import VGPUHost
@@ -10,7 +10,7 @@ import VGPUHost
 @Suite struct MigrationOnFixtureTests {
     static let source = try! DeviceUUID(parsing: "5a1c0000-0000-4000-8000-000000000001")
 
-    static func context(_ host: TestHost) -> HostContext { HostContext(paths: host.paths, os: SimulatedKernel(tree: host.tree)) }
+    static func context(_ host: TestHost) -> Environment { Environment(paths: host.paths, os: SimulatedKernel(tree: host.tree)) }
 
     static func incomingXML(_ uuid: DeviceUUID, name: String = "web01") -> String {
         """
@@ -31,11 +31,11 @@ import VGPUHost
     @Test func theDestinationHookRenamesATakenUUIDCreatesItAndReleasesItOnlyWhenTheMigrationFailed() throws {
         let host = try TestHost()
         let context = Self.context(host)
-        _ = try HostSession(host: context, wait: 0, command: "test").create(PlacementRequest(type: "mtty-2"), uuids: [Self.source], persist: false)
+        _ = try Application(environment: context, lockWait: 0, command: "test").run(CreateVGPUs(PlacementRequest(type: "mtty-2"), uuids: [Self.source], persist: false))
         try Self.running("src", uses: Self.source, in: host)
 
         for (reason, kept) in [("failed", false), ("shutdown", true)] {
-            let outcome = try LibvirtHook.run(.migrate, domainXML: Self.incomingXML(Self.source), host: context, wait: 0, started: 0)
+            let outcome = try Application(environment: context, command: "test").run(LibvirtHook(.migrate, domainXML: Self.incomingXML(Self.source), wait: 0, started: 0))
             let xml = try #require(outcome.xml)
             let renamed = try #require(DomainDocument(xml: xml, what: "t").mdevUUIDs.first)
             #expect(renamed != Self.source)
@@ -45,7 +45,7 @@ import VGPUHost
             #expect(host.contents("run/vgpuctl/incoming/web01") == renamed.text + "\n")
 
             guard let operation = LibvirtHook.Operation(arguments: ["web01", "release", "end", reason]) else { Issue.record("no operation"); return }
-            _ = try LibvirtHook.run(operation, domainXML: xml, host: context, wait: 0, started: 0)
+            _ = try Application(environment: context, command: "test").run(LibvirtHook(operation, domainXML: xml, wait: 0, started: 0))
             #expect((try host.inventory().vgpu(renamed) != nil) == kept, "\(reason)")
             #expect(host.contents("run/vgpuctl/incoming/web01") == nil)
         }
@@ -58,7 +58,7 @@ import VGPUHost
         let host = try TestHost()
         let context = Self.context(host)
         let xml = Self.incomingXML(Self.source).replacingOccurrences(of: "lifetime='persistent'", with: "lifetime='domain'")
-        let free = try LibvirtHook.run(.prepare, domainXML: xml, host: context, wait: 5, started: 0)
+        let free = try Application(environment: context, command: "test").run(LibvirtHook(.prepare, domainXML: xml, wait: 5, started: 0))
         #expect(free.lockWaitMilliseconds >= 0 && free.lockWaitMilliseconds < 400, "nobody held it: \(free.lockWaitMilliseconds) ms")
         #expect(try host.inventory().vgpu(Self.source)?.type == "mtty-2")
 
@@ -69,7 +69,7 @@ import VGPUHost
         holder.arguments = [host.root + "/run/vgpuctl/lock", "sleep", "0.6"]
         try holder.run()
         while (try? HostLock.acquire(paths: host.paths, os: LiveSystemCalls(), wait: 0, holder: "probe")) != nil { usleep(10_000) }
-        let waited = try LibvirtHook.run(release, domainXML: xml, host: context, wait: 5, started: 0)
+        let waited = try Application(environment: context, command: "test").run(LibvirtHook(release, domainXML: xml, wait: 5, started: 0))
         holder.waitUntilExit()
         #expect(waited.lockWaitMilliseconds > 200, "it waited for the holder: \(waited.lockWaitMilliseconds) ms")
         #expect(try host.inventory().vgpu(Self.source) == nil, "the domain-lifetime vGPU was released")
@@ -77,7 +77,7 @@ import VGPUHost
 
     @Test func anIncomingUUIDThatIsFreeHereIsCreatedUnderItsOwnNameAndTheXMLIsLeftAlone() throws {
         let host = try TestHost()
-        let outcome = try LibvirtHook.run(.migrate, domainXML: Self.incomingXML(Self.source), host: Self.context(host), wait: 0, started: 0)
+        let outcome = try Application(environment: Self.context(host), command: "test").run(LibvirtHook(.migrate, domainXML: Self.incomingXML(Self.source), wait: 0, started: 0))
         #expect(outcome.xml == nil)
         #expect(try host.inventory().vgpu(Self.source)?.type == "mtty-2")
     }
@@ -142,11 +142,11 @@ import VGPUHost
     @Test func aSuccessfulMigrationRenamesRecordsTheDefinitionAndReleasesTheSource() throws {
         let host = try TestHost()
         let context = Self.context(host)
-        _ = try HostSession(host: context, wait: 0, command: "test").create(PlacementRequest(type: "mtty-2"), uuids: [Self.source], persist: true)
+        _ = try Application(environment: context, lockWait: 0, command: "test").run(CreateVGPUs(PlacementRequest(type: "mtty-2"), uuids: [Self.source], persist: true))
         // The job's first looks, while the destination is prepared, show no data moving: not a stall.
         let setup = (0..<30).map { MigrationSample(elapsed: Double($0) / 10, iteration: 0, ramRemaining: 0, dirtyRate: 0, bandwidth: 0) }
         let fake = ScriptedSource(xml: Self.incomingXML(Self.source), samples: setup + [Self.sample(4, left: 50_000_000), Self.sample(5, left: 1_000_000)])
-        let migration = LiveMigration(host: context, options: .init(destination: "qemu+tcp://b/system", pollInterval: 0.001), lockWait: 0, command: "test")
+        let migration = LiveMigration(application: Application(environment: context, lockWait: 0, command: "test"), options: .init(destination: "qemu+tcp://b/system", pollInterval: 0.001))
         var log: [String] = []
         let report = try migration.run(domain: "web01", source: fake, destination: Self.destination(host), log: { log.append($0) })
         #expect(!log.contains { $0.hasPrefix("raise") || $0.hasPrefix("abort") }, "\(log)")
@@ -166,10 +166,10 @@ import VGPUHost
     @Test func noRoomOnTheDestinationChangesNothing() throws {
         let host = try TestHost()
         let context = Self.context(host)
-        _ = try HostSession(host: context, wait: 0, command: "test").create(PlacementRequest(type: "mtty-2"), uuids: [Self.source], persist: false)
+        _ = try Application(environment: context, lockWait: 0, command: "test").run(CreateVGPUs(PlacementRequest(type: "mtty-2"), uuids: [Self.source], persist: false))
         let before = host.snapshot()
         let fake = ScriptedSource(xml: Self.incomingXML(Self.source), samples: [])
-        let migration = LiveMigration(host: context, options: .init(destination: "qemu+tcp://b/system"), lockWait: 0, command: "test")
+        let migration = LiveMigration(application: Application(environment: context, lockWait: 0, command: "test"), options: .init(destination: "qemu+tcp://b/system"))
         let error = #expect(throws: VGPUError.self) { try migration.run(domain: "web01", source: fake, destination: Self.destination(host, available: 0), log: { _ in }) }
         #expect(error?.kind == .noCapacity && error?.message.contains("mtty-2") == true)
         #expect(fake.migrated == nil && host.snapshot() == before)
@@ -178,11 +178,11 @@ import VGPUHost
     @Test func aMigrationThatDoesNotConvergeIsAbortedAndTheSourceKeepsItsVGPU() throws {
         let host = try TestHost()
         let context = Self.context(host)
-        _ = try HostSession(host: context, wait: 0, command: "test").create(PlacementRequest(type: "mtty-2"), uuids: [Self.source], persist: false)
+        _ = try Application(environment: context, lockWait: 0, command: "test").run(CreateVGPUs(PlacementRequest(type: "mtty-2"), uuids: [Self.source], persist: false))
         let stalled = (1...400).map { Self.sample(Double($0), left: 900_000_000) }
         let fake = ScriptedSource(xml: Self.incomingXML(Self.source), samples: stalled)
-        let migration = LiveMigration(host: context, options: .init(destination: "qemu+tcp://b/system", maxDowntimeMs: 300, timeout: 30, pollInterval: 0.001),
-                                      lockWait: 0, command: "test")
+        let migration = LiveMigration(application: Application(environment: context, lockWait: 0, command: "test"),
+                                      options: .init(destination: "qemu+tcp://b/system", maxDowntimeMs: 300, timeout: 30, pollInterval: 0.001))
         var log: [String] = []
         let error = #expect(throws: VGPUError.self) { try migration.run(domain: "web01", source: fake, destination: Self.destination(host), log: { log.append($0) }) }
         #expect(error?.kind == .libvirt && error?.message.contains("vgpuctl aborted it") == true && error?.message.contains("keeps running here") == true)

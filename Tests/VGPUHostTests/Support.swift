@@ -2,6 +2,7 @@ import Foundation
 import VGPUCore
 import VGPUFixtures
 import VGPUHost
+@testable import VGPUApp
 
 /// A fresh host root per test: `<tmp>/root`, with sysfs at `<tmp>/root/sys`. A class so that the whole
 /// `<tmp>` (`vgpuctl-test-<uuid>`) is removed when the test lets go of it: a run leaves nothing under /tmp.
@@ -33,8 +34,8 @@ final class TestHost {
     }
 
     /// The host runner on this tree; libvirt steps go to `hypervisor` (none: they fail).
-    func runner(_ os: SystemCalls, hypervisor: Hypervisor? = nil) -> HostStepRunner {
-        HostStepRunner(sysfs: SysfsWriter(paths: paths, os: os), definitions: DefinitionStore(paths: paths, os: os), detachTimeout: 1) {
+    func runner(_ os: SystemCalls, hypervisor: Hypervisor? = nil) -> LiveStepRunner {
+        LiveStepRunner(sysfs: SysfsWriter(paths: paths, os: os), definitions: DefinitionStore(paths: paths, os: os), detachTimeout: 1) {
             guard let hypervisor else { throw VGPUError(.libvirt, "no libvirt in this test") }
             return hypervisor
         }
@@ -74,3 +75,8 @@ func changes(_ before: [String: String], _ after: [String: String]) -> [String] 
 }
 
 func uuid(_ text: String) -> DeviceUUID { try! DeviceUUID(parsing: text) }
+
+extension Session {
+    /// A change use case in this session (what `Application.run` does after opening one).
+    func run<U: ChangeUseCase>(_ useCase: U) throws -> U.Output { try useCase.run(in: self) }
+}

@@ -21,6 +21,25 @@ create_on_shutoff() {
 }
 check "create --type mtty-2 --vm web01 on a shut-off domain adds the hostdev" create_on_shutoff
 
+# A successful create --vm through the fast path (Sources/vgpuctl/FastPath) and through ArgumentParser
+# (VGPUCTL_NO_FAST_PATH=1) must agree: one UUID line each, exit 0, and the same hostdev in the definition (UUIDs
+# and libvirt's PCI addresses aside). Both are detached and removed again.
+hostdev_of() {  # uuid: web01's inactive hostdev naming it, the UUID and addresses masked
+  virsh dumpxml --inactive web01 | awk -v u="$1" '/<hostdev/ {b = ""; on = 1} on {b = b $0 "\n"} /<\/hostdev>/ {on = 0; if (index(b, u)) printf "%s", b}' \
+    | grep -v "<address" | sed "s/$1/UUID/g"
+}
+fast_and_parsed_create_agree() {
+  local n fast parsed; n=$(mdev_count)
+  fast=$(vg create --type mtty-1 --vm web01) || return 1
+  parsed=$(VGPUCTL_NO_FAST_PATH=1 vg create --type mtty-1 --vm web01) || return 1
+  [[ $fast =~ ^[0-9a-f-]{36}$ && $parsed =~ ^[0-9a-f-]{36}$ ]] || { echo "not one UUID each: '$fast' / '$parsed'"; return 1; }
+  [ -n "$(hostdev_of "$fast")" ] || { echo "no hostdev for $fast"; virsh dumpxml --inactive web01; return 1; }
+  expect_eq "$(hostdev_of "$fast")" "$(hostdev_of "$parsed")" "web01's hostdev, fast path vs ArgumentParser" || return 1
+  for u in "$fast" "$parsed"; do vg detach "$u" && vg remove "$u" || return 1; done
+  expect_eq "$n" "$(mdev_count)" "mdev count after removing both"
+}
+check "create --vm: the fast path and ArgumentParser print and attach the same" fast_and_parsed_create_agree
+
 refused_no_change() {  # expected-exit command...: nothing may change
   local n before; n=$(mdev_count); before=$(virsh dumpxml --inactive web01)
   expect_exit "$@" || return 1

@@ -6,8 +6,8 @@ public enum Layout: String, Codable, Sendable {
     case nvidiaVFIO = "nvidia-vfio"
 }
 
-/// One vGPU type offered by a parent.
-public struct VGPUType: Codable, Equatable, Sendable {
+/// One vGPU type offered by a parent. Its JSON (`types --json`) is written by `JSONWriter.parents` alone.
+public struct VGPUType: Equatable, Sendable {
     /// The id users pass to `--type`: the mdev type directory name, or `nvidia-<id>` for vendor-specific VFIO.
     public var id: String
     public var name: String?
@@ -23,14 +23,11 @@ public struct VGPUType: Codable, Equatable, Sendable {
         self.deviceAPI = deviceAPI
         self.availableInstances = availableInstances
     }
-
-    enum CodingKeys: String, CodingKey {
-        case id = "type", name, description, deviceAPI = "device_api", availableInstances = "available_instances"
-    }
 }
 
-/// A device that can host vGPUs: an mdev parent, or a vendor-specific VFIO VF.
-public struct Parent: Codable, Equatable, Sendable {
+/// A device that can host vGPUs: an mdev parent, or a vendor-specific VFIO VF. Its JSON (`types --json`) is
+/// written by `JSONWriter.parents` alone.
+public struct Parent: Equatable, Sendable {
     /// Directory name in `/sys/class/mdev_bus`, or the VF's PCI address.
     public var name: String
     public var layout: Layout
@@ -50,8 +47,6 @@ public struct Parent: Codable, Equatable, Sendable {
         self.numaNode = numaNode
         self.types = types
     }
-
-    enum CodingKeys: String, CodingKey { case name = "parent", layout, gpu, vendor, numaNode = "numa_node", types }
 
     public func type(_ id: String) -> VGPUType? { types.first { $0.id == id } }
 }

@@ -1,11 +1,11 @@
-/// A hand-written JSON writer that produces exactly what `JSONEncoder` does, in one of two styles
-/// (VGPUHostTests compares the two byte for byte).
+/// A hand-written JSON writer, in the two styles `JSONEncoder` has, for the outputs that have no Codable
+/// encoding (`types --json`, the journal record); VGPUHostTests compares its bytes with stored files.
 ///
-/// Why: `vgpuctl types --json` on a large host (8 GPUs x 32 VFs x 24 types) spent about a third of its CPU time
-/// in the Codable encoder's intermediate tree, and the journal record every multi-step operation writes cost
-/// about 4 million instructions (the encoder's generic machinery and the runtime's type lookups), a tenth of a
-/// whole `create --vm`; this writes the bytes directly. Only those hot paths use it; other `--json` outputs keep
-/// `JSONEncoder`. Optional members are left out when nil (as synthesised `Encodable` does).
+/// Why: the Codable encoder's intermediate tree and generic machinery (and the runtime's type lookups) are a
+/// large share of `vgpuctl types --json` on a large host and of the journal record every multi-step operation
+/// writes (the README's start-up section has the figures); this writes the bytes directly. Only those hot paths
+/// use it, and their types are not Encodable; other `--json` outputs use `JSONEncoder`. Optional members are
+/// left out when nil.
 public struct JSONWriter {
     public enum Style {
         /// `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]`: the caller writes keys in sorted order
@@ -115,7 +115,7 @@ public struct JSONWriter {
 }
 
 extension JSONWriter {
-    /// `vgpuctl types --json`: the same bytes as JSONEncoder gives for `[Parent]` (keys sorted, nil members left out).
+    /// `vgpuctl types --json` (keys sorted, nil members left out): Parent's only JSON encoding.
     public static func parents(_ parents: [Parent]) -> [UInt8] {
         var json = JSONWriter(.pretty, reservingCapacity: parents.reduce(64) { $0 + 160 + $1.types.count * 256 })
         json.beginArray()
@@ -126,23 +126,46 @@ extension JSONWriter {
             json.key("layout"); json.string(parent.layout.rawValue)
             if let numaNode = parent.numaNode { json.key("numa_node"); json.int(numaNode) }
             json.key("parent"); json.string(parent.name)
-            json.key("types")
-            json.beginArray()
-            for type in parent.types {
-                json.element()
-                json.beginObject()
-                json.key("available_instances"); json.int(type.availableInstances)
-                if let description = type.description { json.key("description"); json.string(description) }
-                if let deviceAPI = type.deviceAPI { json.key("device_api"); json.string(deviceAPI) }
-                if let name = type.name { json.key("name"); json.string(name) }
-                json.key("type"); json.string(type.id)
-                json.endObject()
-            }
-            json.endArray()
+            json.key("types"); json.types(parent.types)
             if let vendor = parent.vendor { json.key("vendor"); json.string(vendor) }
             json.endObject()
         }
         json.endArray()
         return json.bytes
+    }
+
+    /// `vgpuctl nodedevs --json` (keys sorted, nil members left out): NodeDevice's only JSON encoding.
+    public static func nodeDevices(_ devices: [NodeDevice]) -> [UInt8] {
+        var json = JSONWriter(.pretty, reservingCapacity: devices.reduce(64) { $0 + 160 + $1.types.count * 256 })
+        json.beginArray()
+        for device in devices {
+            json.element()
+            json.beginObject()
+            json.key("active"); json.bool(device.active)
+            json.key("name"); json.string(device.name)
+            if let parent = device.parent { json.key("parent"); json.string(parent) }
+            if let type = device.type { json.key("type"); json.string(type) }
+            json.key("types"); json.types(device.types)
+            if let uuid = device.uuid { json.key("uuid"); json.string(uuid.text) }
+            json.endObject()
+        }
+        json.endArray()
+        return json.bytes
+    }
+
+    /// VGPUType's only JSON encoding, as `types --json` and `nodedevs --json` show it.
+    mutating func types(_ types: [VGPUType]) {
+        beginArray()
+        for type in types {
+            element()
+            beginObject()
+            key("available_instances"); int(type.availableInstances)
+            if let description = type.description { key("description"); string(description) }
+            if let deviceAPI = type.deviceAPI { key("device_api"); string(deviceAPI) }
+            if let name = type.name { key("name"); string(name) }
+            key("type"); string(type.id)
+            endObject()
+        }
+        endArray()
     }
 }

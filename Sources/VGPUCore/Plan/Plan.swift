@@ -1,5 +1,5 @@
 /// Whether a hostdev change applies to the domain's persistent definition, the running domain, or both.
-public struct AttachScope: OptionSet, Codable, Equatable, Hashable, Sendable {
+public struct AttachScope: OptionSet, Decodable, Equatable, Hashable, Sendable {
     public let rawValue: Int
     public init(rawValue: Int) { self.rawValue = rawValue }
     public static let config = AttachScope(rawValue: 1)
@@ -9,7 +9,7 @@ public struct AttachScope: OptionSet, Codable, Equatable, Hashable, Sendable {
 
 /// One change to the host. Every step knows its inverse, so a failed plan can be undone in reverse order,
 /// and every step is safe to run again (recovery may repeat the step a crash interrupted).
-public enum Step: Codable, Equatable, Sendable {
+public enum Step: Decodable, Equatable, Sendable {
     case createMdev(uuid: DeviceUUID, parent: String, type: String)
     case removeMdev(uuid: DeviceUUID, parent: String, type: String)
     /// Vendor-specific VFIO: give a free VF a vGPU type (`nvidia/current_vgpu_type`), recorded under `uuid`.
@@ -90,7 +90,7 @@ extension AttachScope {
 }
 
 /// An ordered list of steps run as one transaction by the executor.
-public struct Plan: Codable, Equatable, Sendable {
+public struct Plan: Decodable, Equatable, Sendable {
     /// What to do with a plan a crash interrupted: undo what was done (create), or finish it (destroy).
     public enum Recovery: String, Codable, Sendable { case rollBack = "roll-back", rollForward = "roll-forward" }
 

@@ -1,7 +1,8 @@
-/// A plan as `JSONEncoder` with `.sortedKeys` writes it, for the journal record every multi-step operation writes
-/// before its first step (see JSONWriter for why). Keys are written in sorted order. `JournalRecordTests` proves
-/// the bytes equal JSONEncoder's for every kind of step, and recovery still reads records with `JSONDecoder`: a
-/// new member of a step, a definition or a request must be written here too, or that test fails.
+/// A plan's one JSON encoding, for the journal record every multi-step operation writes before its first step (see
+/// JSONWriter for why not Codable's encoder). Keys are written in sorted order, in the shape synthesised
+/// `Decodable` reads back (recovery uses `JSONDecoder`; Plan and Step are Decodable only). `JournalRecordTests`
+/// checks the bytes against stored records and decodes each back: a new member of a step, a definition or a
+/// request must be written here too, or that test fails.
 extension JSONWriter {
     public mutating func plan(_ plan: Plan) {
         beginObject()

@@ -13,15 +13,38 @@ public enum DomainPlanner {
         return isActive ? .both : .config
     }
 
-    /// `create --vm`: create each vGPU, then attach it; one transaction (a failed attach removes the vGPUs).
+    /// `create --vm`, whole: the scope (`config`/`live`, see `scope`), placement preferring the NUMA node the
+    /// domain's inactive XML pins it to (`nodeCPUs`: each node's CPUs), then each vGPU's creation followed by its
+    /// attachment; one transaction (a failed attach removes the vGPUs).
+    public static func createAndAttach(_ request: PlacementRequest, uuids: [DeviceUUID], domain: String, isActive: Bool,
+                                       inactiveXML: String, nodeCPUs: [Int: Set<Int>], config: Bool, live: Bool, migratable: Bool,
+                                       inventory: Inventory, placementConfig: PlacementConfig,
+                                       hostdev: (VGPU) throws -> String) throws -> (placements: [Placement], plan: Plan) {
+        let scope = try scope(config: config, live: live, domain: domain, isActive: isActive)
+        let definition = try DomainDocument(xml: inactiveXML, what: "the inactive XML of domain \(domain)")
+        var placed = request
+        placed.numaNode = NUMAPinning.node(ofDomain: definition, nodeCPUs: nodeCPUs)
+        let (placements, created) = try LifecyclePlanner.create(placed, uuids: uuids, inventory: inventory, config: placementConfig)
+        return (placements, try attaching(created, placements: placements, uuids: uuids, domain: domain, scope: scope,
+                                          migratable: migratable, hostdev: hostdev))
+    }
+
+    /// `create --vm` for placements already made: create each vGPU, then attach it; one transaction.
     public static func createAndAttach(_ placements: [Placement], uuids: [DeviceUUID], domain: String, scope: AttachScope,
                                        migratable: Bool = false, hostdev: (VGPU) throws -> String) throws -> Plan {
+        let created = Plan(operation: "create", steps: zip(placements, uuids).map { LifecyclePlanner.createStep($0, uuid: $1) })
+        return try attaching(created, placements: placements, uuids: uuids, domain: domain, scope: scope, migratable: migratable, hostdev: hostdev)
+    }
+
+    /// `created`'s steps (one per placement, in order), each followed by the steps that attach its vGPU.
+    private static func attaching(_ created: Plan, placements: [Placement], uuids: [DeviceUUID], domain: String, scope: AttachScope,
+                                  migratable: Bool, hostdev: (VGPU) throws -> String) throws -> Plan {
         try refuseMigratable(migratable, scope: scope, domain: domain)
         var steps: [Step] = []
-        for (placement, uuid) in zip(placements, uuids) {
+        for ((placement, uuid), create) in zip(zip(placements, uuids), created.steps) {
             let vgpu = VGPU(uuid: uuid, parent: placement.parent, type: placement.type, layout: placement.layout,
                             pciAddress: placement.layout == .nvidiaVFIO ? placement.parent : nil)
-            steps.append(LifecyclePlanner.createStep(placement, uuid: uuid))
+            steps.append(create)
             steps.append(contentsOf: attachSteps(uuid: uuid, xml: try hostdev(vgpu), domain: domain, scope: scope))
             if scope.contains(.config) { steps.append(.recordVGPU(domain: domain, request: VGPURequest(uuid: uuid, type: vgpu.type, lifetime: .persistent))) }
             if migratable { steps.append(.addMigrationOverride(domain: domain, alias: DomainEdits.userAlias(for: uuid))) }

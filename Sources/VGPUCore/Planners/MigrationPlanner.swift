@@ -135,4 +135,15 @@ public enum MigrationPlanner {
         }
         return Incoming(plan: Plan(operation: "hook migrate \(name)", steps: steps), devices: devices, renames: renames)
     }
+
+    /// On the source after a migration succeeded: remove each migrated vGPU that still exists and delete its
+    /// definition, rolled forward if interrupted (the domain is gone, so nothing is to be undone).
+    public static func release(_ devices: [MigratingVGPU], inventory: Inventory) -> Plan {
+        var steps: [Step] = []
+        for device in devices {
+            if let definition = inventory.definition(device.sourceUUID) { steps.append(.deleteDefinition(definition)) }
+            if let vgpu = inventory.vgpu(device.sourceUUID) { steps.append(LifecyclePlanner.removeStep(vgpu)) }
+        }
+        return Plan(operation: "release after migration", steps: steps, recovery: .rollForward)
+    }
 }

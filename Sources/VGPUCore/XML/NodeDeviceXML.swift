@@ -1,6 +1,7 @@
 /// A libvirt node device with the mdev capability (a vGPU) or mdev_types (a parent), as libvirt's node device
-/// driver sees it: the cross-check of vgpuctl's own sysfs view, and what libvirt-based tools will show.
-public struct NodeDevice: Codable, Equatable, Sendable {
+/// driver sees it: the cross-check of vgpuctl's own sysfs view, and what libvirt-based tools will show. Its JSON
+/// (`nodedevs --json`) is written by `JSONWriter.nodeDevices` alone.
+public struct NodeDevice: Equatable, Sendable {
     public var name: String
     public var parent: String?
     /// False for an mdev libvirt knows only as a definition (from mdevctl), not running now.
@@ -19,8 +20,6 @@ public struct NodeDevice: Codable, Equatable, Sendable {
         self.type = type
         self.types = types
     }
-
-    enum CodingKeys: String, CodingKey { case name, parent, active, uuid, type, types }
 }
 
 /// Reads libvirt's node device XML (formatnode): `<device><name/><parent/><capability type='mdev'>` with

@@ -9,7 +9,7 @@ import VGPUCore
 /// completes or undoes it. Records live in `/var/lib/vgpuctl/journal/<id>.json` (survives reboots: a
 /// definition written before a crash must be undone after the reboot too).
 public struct Journal: Sendable {
-    public struct Record: Codable, Equatable, Sendable {
+    public struct Record: Decodable, Equatable, Sendable {
         public var id: String
         public var pid: Int32
         /// Seconds since the epoch.
@@ -18,7 +18,7 @@ public struct Journal: Sendable {
         public var command: String
         public var plan: Plan
 
-        /// What `JSONEncoder` with `.sortedKeys` gives, byte for byte, without its cost (see JSONWriter).
+        /// The record's one JSON encoding (sorted keys, no whitespace), read back with JSONDecoder.
         public var json: String {
             var json = JSONWriter(.compact, reservingCapacity: 1024)
             json.beginObject()

@@ -8,8 +8,8 @@ import VGPUCore
 ///
 /// Why not link libvirt: linking it makes the dynamic loader map and relocate libvirt and its ~55 dependencies
 /// (glib, gnutls, curl, krb5, ldap, ICU, ...) at every start, also for the many commands that never talk to
-/// libvirt (`types`, `list`, `--help`, udev and timer runs), and that was most of vgpuctl's fixed start-up cost.
-/// `CLibvirt` still provides the headers (types and constants), but it no longer links anything.
+/// libvirt (`types`, `list`, `--help`, udev and timer runs): most of a short command's fixed cost. `CLibvirt`
+/// provides the headers (types and constants) and links nothing.
 ///
 /// Adding a function is one line: a property named exactly as the C function, typed as its C signature (as
 /// Swift imports it), initialised with `symbol("name")`. Callers then write `api.virFoo(...)`. Every symbol is

@@ -10,12 +10,15 @@ public final class LibvirtConnection: Hypervisor {
     let connection: virConnectPtr
     public let uri: String
     private let handles: DomainHandles
+    private let debugging: Bool
 
-    /// `uri` nil: `LIBVIRT_DEFAULT_URI`, else `qemu:///system`.
-    public init(uri: String?) throws {
+    /// `uri`: as resolved by the caller (vgpuctl: `--connect`, else `LIBVIRT_DEFAULT_URI`, else `qemu:///system`).
+    /// `debug`: say on stderr how a detach's wait ended (the VM tier checks that the event path is taken).
+    public init(uri: String, debug: Bool = false) throws {
         let api = try LibvirtAPI.load()
         self.api = api
-        let chosen = uri ?? getenv("LIBVIRT_DEFAULT_URI").map { String(cString: $0) } ?? "qemu:///system"
+        self.debugging = debug
+        let chosen = uri
         // libvirt prints errors to stderr by default; we report them ourselves.
         api.virSetErrorFunc(nil) { _, _ in }
         _ = Self.eventLoopRegistered
@@ -135,9 +138,8 @@ public final class LibvirtConnection: Hypervisor {
                         fix: "make sure the guest OS handles ACPI hot-unplug, then run 'vgpuctl detach' again (or shut the domain down)")
     }
 
-    /// `VGPUCTL_DEBUG=1`: say on stderr how a wait ended (the VM tier checks that the event path is taken).
     private func debug(_ message: String) {
-        guard getenv("VGPUCTL_DEBUG") != nil else { return }
+        guard debugging else { return }
         let line = Array("vgpuctl: debug: \(message)\n".utf8)
         _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }

@@ -1,14 +1,12 @@
 import VGPUCore
 
 /// A `Hypervisor` that answers repeated reads from what it has already read, for the span of one operation
-/// under the host lock (a `HostSession`), and forgets what a change made through it can have changed.
+/// under the host lock (a `Session`), and forgets what a change made through it can have changed.
 ///
-/// Why: every read is a round trip to libvirtd. One `create --vm` used to ask for the same domain's lookup,
-/// state and definition up to six times (the usage scan, the domain check, NUMA pinning, each step's
-/// idempotency check): 27 calls against `virsh attach-device`'s 10, which under TCG cost more than the rest of
-/// the command (now 13, with the handles `LibvirtConnection` keeps). Scoped to one session, a cached answer is
-/// never older than the operation that uses it, and a change made by the operation itself is never hidden from
-/// its next step.
+/// Why: every read is a round trip to libvirtd, and one operation asks for the same domain's lookup, state and
+/// definition several times (the usage scan, the domain check, NUMA pinning, each step's idempotency check; the
+/// README's start-up section has the counts). Scoped to one session, a cached answer is never older than the
+/// operation that uses it, and a change made by the operation itself is never hidden from its next step.
 public final class SessionReads: Hypervisor {
     public let base: Hypervisor
     private var listed: [DomainInfo]?

@@ -15,8 +15,9 @@ public enum TemplateStore {
     /// Sources/VGPUHost/Libvirt/TemplateStore.swift -> <repo>/xml-templates
     static let sourceDirectory = Paths.join(Paths.dirname(Paths.dirname(Paths.dirname(Paths.dirname(#filePath)))), "xml-templates")
 
-    public static func load(os: SystemCalls = LiveSystemCalls()) throws -> HostdevXML {
-        let directory = try locate(os: os)
+    /// `override`: `VGPUCTL_TEMPLATES_DIR`, as the caller's environment has it.
+    public static func load(os: SystemCalls = LiveSystemCalls(), override: String? = nil) throws -> HostdevXML {
+        let directory = try locate(os: os, override: override)
         func template(_ file: String) throws -> Template {
             let path = Paths.join(directory, file)
             do { return Template(name: path, text: try os.read(path)) } catch {
@@ -27,8 +28,7 @@ public enum TemplateStore {
                           metadataDevice: try template("metadata-device.xml"))
     }
 
-    static func locate(os: SystemCalls) throws -> String {
-        let override = getenv("VGPUCTL_TEMPLATES_DIR").map { String(cString: $0) }
+    static func locate(os: SystemCalls, override: String?) throws -> String {
         return try resolve(executable: try? os.readLink("/proc/self/exe"), override: override, sourceTree: sourceDirectory,
                            exists: { os.exists($0) })
     }

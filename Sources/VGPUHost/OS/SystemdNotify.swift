@@ -6,9 +6,10 @@ import Glibc
 /// starts with '@'). With `Type=notify`, `systemctl start vgpud` returns once vgpud says READY=1. Does nothing
 /// when the variable is unset (not started by systemd).
 public enum SystemdNotify {
+    /// `socket`: the value of `NOTIFY_SOCKET`, as the caller's environment has it.
     @discardableResult
-    public static func send(_ state: String) -> Bool {
-        guard let socketPath = getenv("NOTIFY_SOCKET").map({ String(cString: $0) }), !socketPath.isEmpty else { return false }
+    public static func send(_ state: String, socket socketPath: String?) -> Bool {
+        guard let socketPath, !socketPath.isEmpty else { return false }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -208,3 +208,18 @@ public final class VFIODevice: @unchecked Sendable {
 
     public func closeStream(_ dataFD: Int32) { os.closeDescriptor(dataFD) }
 }
+
+extension VFIODevice {
+    /// The vGPU's VFIO device, once it is known to exist, to have an IOMMU group and to be held by no process.
+    public static func openUnused(_ uuid: DeviceUUID, in inventory: Inventory, paths: HostPaths, os: SystemCalls) throws -> VFIODevice {
+        guard let vgpu = inventory.vgpu(uuid) else {
+            throw VGPUError(.notFound, "no vGPU with UUID \(uuid) exists", fix: "see 'vgpuctl list'")
+        }
+        guard let group = vgpu.iommuGroup else {
+            throw VGPUError(.host, "vGPU \(uuid) has no IOMMU group (\(paths.mdevDevices)/\(uuid)/iommu_group is missing)",
+                            fix: "load the VFIO mdev support (modprobe vfio_mdev on older kernels) so its group appears")
+        }
+        try DeviceHolders(paths: paths, os: os).refuseIfHeld(vgpu)
+        return try VFIODevice(uuid: uuid, group: group, devVFIO: Paths.join(paths.root, "dev/vfio"), os: os)
+    }
+}

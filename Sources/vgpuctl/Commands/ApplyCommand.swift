@@ -1,7 +1,6 @@
 import ArgumentParser
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -71,18 +70,15 @@ struct ApplyCommand: ParsableCommand {
         if let name { command += " " + name }
         var progress: (@Sendable (String) -> Void)?
         if !json && !dryRun { progress = { @Sendable line in Console.error("vgpuctl: apply: " + line + "\n") } }
-        let application = LayoutApplication(host: host.context, libvirt: libvirt.settings)
         let waiting: (String) -> Void = { Console.error("vgpuctl: apply: " + $0 + "\n") }
-        let outcome = try vgpuDeviceManagerFile.map { file in
-            try application.run(vgpuDeviceManagerFile: file, label: name, dryRun: dryRun, wait: lock.wait, gpuWait: gpuWait,
-                                command: command, progress: progress, waiting: waiting)
-        } ?? application.run(layout: name, dryRun: dryRun, wait: lock.wait, gpuWait: gpuWait, command: command,
-                             progress: progress, waiting: waiting)
+        let source: ApplyDeclaredLayout.Source = vgpuDeviceManagerFile.map { .vgpuDeviceManager(file: $0, label: name) } ?? .config(name: name)
+        let outcome = try host.application(lock: lock, libvirt: libvirt, command: command)
+            .perform(ApplyDeclaredLayout(source, dryRun: dryRun, gpuWait: gpuWait, progress: progress, waiting: waiting))
         if json { try JSONOutput.print(ApplyJSON(outcome)) } else { Console.out(Self.text(outcome)) }
         if dryRun && outcome.acts { throw ExitCode(2) }
     }
 
-    static func text(_ outcome: LayoutApplication.Outcome) -> String {
+    static func text(_ outcome: ApplyLayout.Outcome) -> String {
         let result = outcome.result
         guard result.acts else { return "layout \(result.layout): nothing to do (\(result.gpus.count) GPU(s) match)\n" }
         var lines: [String] = []
@@ -119,7 +115,7 @@ struct ApplyJSON: Encodable {
     let gpus: [GPU]
     let recovered: [String]
 
-    init(_ outcome: LayoutApplication.Outcome) {
+    init(_ outcome: ApplyLayout.Outcome) {
         layout = outcome.result.layout
         dryRun = outcome.dryRun
         changed = outcome.acts

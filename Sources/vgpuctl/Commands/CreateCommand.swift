@@ -1,6 +1,5 @@
 import ArgumentParser
 import VGPUCore
-import VGPUHost
 import VGPUApp
 
 struct CreateCommand: ParsableCommand {
@@ -60,17 +59,17 @@ struct CreateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
-        let uuids = try uuid.map { [try DeviceUUID(parsing: $0)] } ?? (0..<placement.count).map { _ in LibUUID.random() }
+        let application = host.application(lock: lock, libvirt: libvirt)
+        let uuids = try uuid.map { [try DeviceUUID(parsing: $0)] } ?? (0..<placement.count).map { _ in ProcessServices.newUUID() }
         if lifetime == .domain, let vm {
-            try session.requestForDomain(type: placement.type, uuid: uuids[0], domain: vm, group: placement.group,
-                                         policy: placement.policy, hostdev: hostdev.xml)
+            try application.run(RequestForDomain(type: placement.type, uuid: uuids[0], domain: vm, group: placement.group,
+                                                 policy: placement.policy, hostdev: hostdev.xml))
             return Console.out(uuids[0].text + "\n")
         }
         let placements = try vm.map {
-            try session.create(placement.request(), uuids: uuids, domain: $0, config: config, live: live, hostdev: hostdev.xml, persist: persist,
-                               attributes: attributes.parsed())
-        } ?? session.create(placement.request(), uuids: uuids, persist: persist, attributes: attributes.parsed())
+            try application.run(CreateOnDomain(placement.request(), uuids: uuids, domain: $0, config: config, live: live, hostdev: hostdev.xml,
+                                               persist: persist, attributes: attributes.parsed()))
+        } ?? application.run(CreateVGPUs(placement.request(), uuids: uuids, persist: persist, attributes: attributes.parsed()))
         if output.json {
             return try JSONOutput.print(zip(uuids, placements).map { uuid, placement in
                 CreatedVGPU(uuid: uuid, parent: placement.parent, gpu: placement.gpu, type: placement.type,
@@ -84,11 +83,10 @@ struct CreateCommand: ParsableCommand {
 extension CreateCommand {
     /// `create --type T --vm NAME` with every other option at its default: what run() does for it, for the fast
     /// path (FastPath.swift).
-    static func runOnDomain(_ session: HostSession, type: String, vm: String) throws {
-        let uuids = [LibUUID.random()]
-        _ = try session.create(PlacementRequest(type: type, count: 1, parent: nil, group: nil, policy: nil), uuids: uuids, domain: vm,
-                               config: false, live: false, hostdev: HostdevXML.Options(display: nil, ramfb: nil), persist: false,
-                               attributes: [])
+    static func runOnDomain(_ application: Application, type: String, vm: String) throws {
+        let uuids = [ProcessServices.newUUID()]
+        _ = try application.run(CreateOnDomain(PlacementRequest(type: type, count: 1, parent: nil, group: nil, policy: nil), uuids: uuids,
+                                               domain: vm))
         Console.out(uuids.map { $0.text + "\n" }.joined())
     }
 }

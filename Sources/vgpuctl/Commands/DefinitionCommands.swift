@@ -1,6 +1,5 @@
 import ArgumentParser
 import VGPUCore
-import VGPUHost
 import VGPUApp
 
 struct DefineCommand: ParsableCommand {
@@ -41,9 +40,8 @@ struct DefineCommand: ParsableCommand {
     }
 
     func run() throws {
-        let session = try HostSession(host: host, lock: lock)
-        let id = try uuid.map(DeviceUUID.init(parsing:)) ?? LibUUID.random()
-        try session.define(type: type, parent: parent, uuid: id, start: start.value, attributes: attributes.parsed())
+        let id = try uuid.map(DeviceUUID.init(parsing:)) ?? ProcessServices.newUUID()
+        try host.application(lock: lock).run(DefineVGPU(type: type, parent: parent, uuid: id, start: start.value, attributes: attributes.parsed()))
         Console.out(id.text + "\n")
     }
 }
@@ -76,14 +74,14 @@ protocol DefinitionAction: ParsableCommand {
     var host: HostOptions { get }
     var lock: LockOptions { get }
     var uuid: String { get }
-    func act(on uuid: DeviceUUID, in session: HostSession) throws
+    func act(on uuid: DeviceUUID, in application: Application) throws
 }
 
 extension DefinitionAction {
     func validate() throws { _ = try DeviceUUID(parsing: uuid) }
 
     func run() throws {
-        try act(on: DeviceUUID(parsing: uuid), in: HostSession(host: host, lock: lock))
+        try act(on: DeviceUUID(parsing: uuid), in: host.application(lock: lock))
     }
 }
 
@@ -99,7 +97,7 @@ struct UndefineCommand: DefinitionAction {
         _ = try DeviceUUID(parsing: uuid)
         if let parent { _ = try Validation.parentName(parent) }
     }
-    func act(on uuid: DeviceUUID, in session: HostSession) throws { try session.undefine(uuid, parent: parent) }
+    func act(on uuid: DeviceUUID, in application: Application) throws { try application.run(UndefineVGPU(uuid, parent: parent)) }
 }
 
 struct StartCommand: ParsableCommand {
@@ -131,10 +129,10 @@ struct StartCommand: ParsableCommand {
     }
 
     func run() throws {
-        let session = try HostSession(host: host, lock: lock)
-        guard auto else { return try session.start(DeviceUUID(parsing: uuid!), parent: parent) }
+        let application = host.application(lock: lock)
+        guard auto else { return try application.run(StartVGPU(DeviceUUID(parsing: uuid!), parent: parent)) }
         var failures = 0
-        for (definition, result) in try session.startAuto() {
+        for (definition, result) in try application.run(StartAutoVGPUs()) {
             switch result {
             case .success: Console.out("started \(definition.uuid) (\(definition.type) on \(definition.parent))\n")
             case .failure(let error):
@@ -155,7 +153,7 @@ struct StopCommand: DefinitionAction {
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
     @Argument(help: "The vGPU's UUID.") var uuid: String
-    func act(on uuid: DeviceUUID, in session: HostSession) throws { try session.stop(uuid) }
+    func act(on uuid: DeviceUUID, in application: Application) throws { try application.run(StopVGPU(uuid)) }
 }
 
 struct RecoverCommand: ParsableCommand {
@@ -174,7 +172,7 @@ struct RecoverCommand: ParsableCommand {
 
     func run() throws {
         // The session recovers as it starts (and reports each operation on stderr).
-        let session = try HostSession(host: host, lock: lock, libvirt: libvirt)
-        Console.out(session.recovered.isEmpty ? "nothing to recover\n" : "recovered \(session.recovered.count) interrupted operation(s)\n")
+        let recovered = try host.application(lock: lock, libvirt: libvirt).run(Recover())
+        Console.out(recovered.isEmpty ? "nothing to recover\n" : "recovered \(recovered.count) interrupted operation(s)\n")
     }
 }

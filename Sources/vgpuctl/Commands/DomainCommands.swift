@@ -1,6 +1,5 @@
 import ArgumentParser
 import VGPUCore
-import VGPUHost
 import VGPUApp
 
 struct AttachCommand: ParsableCommand {
@@ -23,8 +22,8 @@ struct AttachCommand: ParsableCommand {
     }
 
     func run() throws {
-        try HostSession(host: host, lock: lock, libvirt: libvirt)
-            .attach(DeviceUUID(parsing: uuid), domain: vm, config: config, live: live, hostdev: hostdev.xml)
+        try host.application(lock: lock, libvirt: libvirt)
+            .run(AttachVGPU(DeviceUUID(parsing: uuid), domain: vm, config: config, live: live, hostdev: hostdev.xml))
     }
 }
 
@@ -47,7 +46,7 @@ struct DetachCommand: ParsableCommand {
     }
 
     func run() throws {
-        try HostSession(host: host, lock: lock, libvirt: libvirt).detach(DeviceUUID(parsing: uuid), from: vm)
+        try host.application(lock: lock, libvirt: libvirt).run(DetachVGPU(DeviceUUID(parsing: uuid), from: vm))
     }
 }
 
@@ -69,11 +68,11 @@ struct DestroyCommand: ParsableCommand {
 
     func validate() throws { _ = try Validation.domainName(vm) }
 
-    func run() throws { try Self.run(HostSession(host: host, lock: lock, libvirt: libvirt), vm: vm) }
+    func run() throws { try Self.run(host.application(lock: lock, libvirt: libvirt), vm: vm) }
 
     /// The command's work, shared with the fast path (FastPath.swift).
-    static func run(_ session: HostSession, vm: String) throws {
-        let outcome = try session.destroy(domain: vm)
+    static func run(_ application: Application, vm: String) throws {
+        let outcome = try application.run(DestroyDomainVGPUs(domain: vm))
         if outcome.removed.isEmpty && outcome.kept.isEmpty {
             return Console.out("domain \(vm) references no vGPU: nothing to destroy\n")
         }
@@ -98,8 +97,6 @@ struct XMLCommand: ParsableCommand {
     func validate() throws { _ = try DeviceUUID(parsing: uuid) }
 
     func run() throws {
-        let vgpu = try LifecyclePlanner.existing(DeviceUUID(parsing: uuid), in: host.inventory())
-        let templates = try TemplateStore.load()
-        Console.out(try nodedev ? templates.nodedev(for: vgpu) : templates.hostdev(for: vgpu, options: hostdev.xml))
+        Console.out(try host.application().read(ReadDeviceXML(DeviceUUID(parsing: uuid), hostdev: hostdev.xml, nodedev: nodedev)))
     }
 }

@@ -26,7 +26,7 @@ struct GPUsCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let reports = try host.context.gpus()
+        let reports = try host.application().read(ReadGPUs())
         if output.json { return Console.out(GPUReportOutput.json(reports)) }
         Console.out(GPUReportOutput.text(reports))
     }

@@ -1,13 +1,6 @@
 import ArgumentParser
 import VGPUApp
 import VGPUCore
-import VGPUHost
-
-/// Where libvirt (6.5 and later) runs every executable of a hooks directory, in order.
-enum HookInstallation {
-    static func directory(_ host: HostOptions) -> String { Paths.join(host.paths.root, "etc/libvirt/hooks/qemu.d") }
-    static func link(_ host: HostOptions) -> String { Paths.join(directory(host), HookMain.name) }
-}
 
 struct InstallHookCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,21 +21,12 @@ struct InstallHookCommand: ParsableCommand {
     @OptionGroup var host: HostOptions
 
     func run() throws {
-        let os = host.os, link = HookInstallation.link(host)
-        let target = try os.readLink("/proc/self/exe")
-        do {
-            try os.makeDirectories(HookInstallation.directory(host))
-            if os.exists(link) {
-                guard (try? os.readLink(link)) == target else {
-                    throw VGPUError(.busy, "\(link) exists and is not a link to \(target)", fix: "remove it, or run 'vgpuctl uninstall-hook' first")
-                }
-                return Console.out("already installed: \(link) -> \(target)\n")
-            }
-            try os.symlink(target, at: link)
-        } catch let error as OSError {
-            throw VGPUError(.host, "could not install the hook: \(error)", fix: "run as root")
+        switch try host.application().perform(HookLink(.install)) {
+        case let .alreadyInstalled(link, target): Console.out("already installed: \(link) -> \(target)\n")
+        case let .installed(link, target):
+            Console.out("installed \(link) -> \(target)\nlibvirtd reads its hooks when it starts: restart it once (systemctl restart libvirtd)\n")
+        case .removed, .notInstalled: break
         }
-        Console.out("installed \(link) -> \(target)\nlibvirtd reads its hooks when it starts: restart it once (systemctl restart libvirtd)\n")
     }
 }
 
@@ -53,13 +37,11 @@ struct UninstallHookCommand: ParsableCommand {
     @OptionGroup var host: HostOptions
 
     func run() throws {
-        let os = host.os, link = HookInstallation.link(host)
-        guard os.exists(link) else { return Console.out("not installed: \(link)\n") }
-        guard let target = try? os.readLink(link), Paths.basename(target) == "vgpuctl" else {
-            throw VGPUError(.busy, "\(link) is not a link to vgpuctl; left as it is", fix: "remove it by hand if it is yours to remove")
+        switch try host.application().perform(HookLink(.uninstall)) {
+        case let .notInstalled(link): Console.out("not installed: \(link)\n")
+        case let .removed(link): Console.out("removed \(link)\nrestart libvirtd so that it stops running it\n")
+        case .installed, .alreadyInstalled: break
         }
-        do { try os.unlink(link) } catch { throw VGPUError(.host, "could not remove \(link): \(error)", fix: "run as root") }
-        Console.out("removed \(link)\nrestart libvirtd so that it stops running it\n")
     }
 }
 

@@ -1,7 +1,6 @@
 import ArgumentParser
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,13 +23,11 @@ struct ListCommand: ParsableCommand {
     var verbose = false
 
     func run() throws {
-        var inventory = try host.inventory()
-        if defined { return try listDefinitions(inventory) }
-        if !noLibvirt && !inventory.vgpus.isEmpty {
-            do { inventory = try libvirt.open().annotate(inventory) } catch let error as VGPUError {
-                Console.error("vgpuctl: note: domains not shown: \(error.message)\n")
-            }
-        }
+        let application = host.application(libvirt: libvirt)
+        if defined { return try listDefinitions(application.read(ReadInventory())) }
+        let read = try application.read(ReadVGPUs(domains: !noLibvirt))
+        if let missing = read.domainsMissing { Console.error("vgpuctl: note: domains not shown: \(missing)\n") }
+        let inventory = read.inventory
         if output.json { return try JSONOutput.print(inventory.vgpus) }
         var table = Table("UUID", "PARENT", "TYPE", "LAYOUT", "DOMAIN")
         for vgpu in inventory.vgpus {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 struct MigrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,12 +59,10 @@ struct MigrateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let source = try libvirt.open()
         let options = LiveMigration.Options(destination: to, migrateURI: migrateURI, persistent: persistent,
                                             maxDowntimeMs: maxDowntime, timeout: timeout)
-        let migration = LiveMigration(host: host.context, options: options, lockWait: lock.wait, command: "vgpuctl migrate --vm \(vm)")
-        let report = try migration.run(domain: vm, source: source, destination: { try LibvirtConnection(uri: to).nodeDevices() },
-                                       log: { Console.error("vgpuctl: \($0)\n") })
+        let report = try host.application(lock: lock, libvirt: libvirt, command: "vgpuctl migrate --vm \(vm)")
+            .perform(MigrateDomain(domain: vm, options: options, log: { Console.error("vgpuctl: \($0)\n") }))
         if output.json { return try JSONOutput.print(report) }
         var lines = report.devices.map { "vGPU \($0.sourceUUID) (\($0.type)) -> \($0.destinationUUID) on the destination" }
         lines += report.released.map { "released here: \($0)" }

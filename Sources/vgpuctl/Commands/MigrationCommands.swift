@@ -1,7 +1,6 @@
 import ArgumentParser
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 struct MigrationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,19 +19,6 @@ struct MigrationCommand: ParsableCommand {
         subcommands: [MigrationProbeCommand.self, MigrationSelftestCommand.self])
 }
 
-/// The vGPU's VFIO device, once it is known to exist and nobody holds it.
-private func openUnused(_ uuid: DeviceUUID, in inventory: Inventory, host: HostOptions) throws -> VFIODevice {
-    guard let vgpu = inventory.vgpu(uuid) else {
-        throw VGPUError(.notFound, "no vGPU with UUID \(uuid) exists", fix: "see 'vgpuctl list'")
-    }
-    guard let group = vgpu.iommuGroup else {
-        throw VGPUError(.host, "vGPU \(uuid) has no IOMMU group (\(host.paths.mdevDevices)/\(uuid)/iommu_group is missing)",
-                        fix: "load the VFIO mdev support (modprobe vfio_mdev on older kernels) so its group appears")
-    }
-    try DeviceHolders(paths: host.paths, os: host.os).refuseIfHeld(vgpu)
-    return try VFIODevice(uuid: uuid, group: group, devVFIO: Paths.join(host.paths.root, "dev/vfio"), os: host.os)
-}
-
 struct MigrationProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe", abstract: "Report a vGPU's VFIO migration flags and its pre-copy sizes.")
@@ -44,10 +30,7 @@ struct MigrationProbeCommand: ParsableCommand {
     func validate() throws { _ = try DeviceUUID(parsing: uuid) }
 
     func run() throws {
-        let id = try DeviceUUID(parsing: uuid)
-        let device = try openUnused(id, in: try host.inventory(), host: host)
-        defer { device.close() }
-        let report = try VFIOMigration.probe(device)
+        let report = try host.application().read(ProbeMigration(DeviceUUID(parsing: uuid)))
         if output.json { return try JSONOutput.print(report) }
         var lines = ["vGPU \(report.uuid) (IOMMU group \(report.iommuGroup))"]
         lines.append("  migration flags: \(report.flags.isEmpty ? "none (its driver does not implement VFIO migration)" : report.flags.joined(separator: "|"))")
@@ -81,19 +64,8 @@ struct MigrationSelftestCommand: ParsableCommand {
     }
 
     func run() throws {
-        let inventory = try host.inventory()
         let (from, to) = (try DeviceUUID(parsing: source), try DeviceUUID(parsing: destination))
-        if let a = inventory.vgpu(from), let b = inventory.vgpu(to), a.type != b.type {
-            throw VGPUError(.invalidInput, "vGPU \(from) is \(a.type) but \(to) is \(b.type)", fix: "a device state only loads into the same type")
-        }
-        if mttyMarker != nil, let other = [from, to].first(where: { inventory.vgpu($0).map { $0.parent != "mtty" } ?? false }) {
-            throw VGPUError(.invalidInput, "--mtty-marker writes mtty's UART registers, and vGPU \(other) is not on the mtty parent", fix: "leave --mtty-marker out for other drivers")
-        }
-        let sourceDevice = try openUnused(from, in: inventory, host: host)
-        defer { sourceDevice.close() }
-        let destinationDevice = try openUnused(to, in: inventory, host: host)
-        defer { destinationDevice.close() }
-        let report = try VFIOMigration.transfer(from: sourceDevice, to: destinationDevice, truncate: truncate, marker: mttyMarker)
+        let report = try host.application().read(MigrationSelftest(from: from, to: to, truncate: truncate, mttyMarker: mttyMarker))
         if output.json { return try JSONOutput.print(report) }
         Console.out("""
             source \(report.source): RUNNING -> \(report.sourceStates.joined(separator: " -> "))

@@ -1,7 +1,6 @@
 import ArgumentParser
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 struct ModifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -61,6 +60,6 @@ struct ModifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        try HostSession(host: host, lock: lock).modify(DeviceUUID(parsing: uuid), parent: parent, change: change)
+        _ = try host.application(lock: lock).run(ModifyDefinition(DeviceUUID(parsing: uuid), parent: parent, change: change))
     }
 }

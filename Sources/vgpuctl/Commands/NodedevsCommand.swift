@@ -1,7 +1,6 @@
 import ArgumentParser
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 struct NodedevsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,8 +15,8 @@ struct NodedevsCommand: ParsableCommand {
     @OptionGroup var libvirt: LibvirtOptions
 
     func run() throws {
-        let devices = try libvirt.open().nodeDevices()
-        if output.json { return try JSONOutput.print(devices) }
+        let devices = try Application(environment: .resolve(connect: libvirt.connect), command: HostOptions.commandLine).read(ReadNodeDevices())
+        if output.json { return Console.out(JSONWriter.nodeDevices(devices) + [0x0A]) }
         var table = Table("NAME", "PARENT", "STATE", "UUID", "TYPE(S)")
         for device in devices {
             let types = device.type ?? device.types.map { "\($0.id) (\($0.availableInstances) free)" }.joined(separator: ", ")

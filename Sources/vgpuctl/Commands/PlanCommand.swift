@@ -1,7 +1,6 @@
 import ArgumentParser
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +25,7 @@ struct PlanCommand: ParsableCommand {
     func validate() throws { try placement.check() }
 
     func run() throws {
-        let placements = try Placer(inventory: host.inventory(), config: host.placementConfig()).place(placement.request())
+        let placements = try host.application().read(PreviewPlacement(placement.request()))
         if output.json { return try JSONOutput.print(placements) }
         var table = Table("#", "PARENT", "GPU", "WHY")
         for (index, chosen) in placements.enumerated() {

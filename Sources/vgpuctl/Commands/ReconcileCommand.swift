@@ -1,7 +1,6 @@
 import ArgumentParser
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 struct ReconcileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,8 +31,8 @@ struct ReconcileCommand: ParsableCommand {
     @Flag(help: "Also remove orphan vGPUs.") var prune = false
 
     func run() throws {
-        let outcome = try Reconciliation(host: host.context, libvirt: libvirt.settings)
-            .run(dryRun: dryRun, prune: prune, wait: lock.wait, command: "vgpuctl reconcile")
+        let application = host.application(lock: lock, libvirt: libvirt, command: "vgpuctl reconcile")
+        let outcome = try dryRun ? application.read(PreviewReconcile(prune: prune)) : application.run(Reconcile(prune: prune))
         if output.json { try JSONOutput.print(ReconcileJSON(outcome)) } else { Console.out(Self.text(outcome)) }
         if dryRun && outcome.acts { throw ExitCode(2) }
         if outcome.failures > 0 {
@@ -41,7 +40,7 @@ struct ReconcileCommand: ParsableCommand {
         }
     }
 
-    static func text(_ outcome: Reconciliation.Outcome) -> String {
+    static func text(_ outcome: Reconcile.Outcome) -> String {
         var lines: [String] = []
         let verb = outcome.dryRun ? "would" : "did"
         for line in outcome.interrupted { lines.append("\(verb) recover: \(line)") }
@@ -72,7 +71,7 @@ struct ReconcileJSON: Encodable {
     let problems: [String]
     let recovered: [String]
 
-    init(_ outcome: Reconciliation.Outcome) {
+    init(_ outcome: Reconcile.Outcome) {
         dryRun = outcome.dryRun
         actions = outcome.report.actions.enumerated().map { index, action in
             let result = index < outcome.results.count ? outcome.results[index] : nil

@@ -1,6 +1,5 @@
 import ArgumentParser
 import VGPUCore
-import VGPUHost
 import VGPUApp
 
 struct RemoveCommand: ParsableCommand {
@@ -21,6 +20,6 @@ struct RemoveCommand: ParsableCommand {
     func validate() throws { _ = try DeviceUUID(parsing: uuid) }
 
     func run() throws {
-        try HostSession(host: host, lock: lock, libvirt: libvirt).remove(DeviceUUID(parsing: uuid))
+        try host.application(lock: lock, libvirt: libvirt).run(RemoveVGPU(DeviceUUID(parsing: uuid)))
     }
 }

@@ -18,18 +18,18 @@ struct TypesCommand: ParsableCommand {
         if let parent { _ = try Validation.parentName(parent) }
     }
 
-    func run() throws { try Self.run(host: host.context, parent: parent, json: output.json) }
+    func run() throws { try Self.run(host.application(), parent: parent, json: output.json) }
 
     /// The command's work, shared with the fast path (FastPath.swift).
-    static func run(host: HostContext, parent: String?, json: Bool) throws {
-        var parents = try host.inventory().parents
+    static func run(_ application: Application, parent: String?, json: Bool) throws {
+        var parents = try application.read(ReadInventory()).parents
         if let parent {
             parents = parents.filter { $0.name == parent }
             if parents.isEmpty {
                 throw VGPUError(.notFound, "unknown parent '\(parent)'", fix: "run 'vgpuctl types' to see every parent")
             }
         }
-        // Byte for byte what JSONOutput.print(parents) printed, without the Codable encoder's cost (JSONWriter).
+        // JSONWriter, not JSONEncoder: the encoder's cost is most of a large host's `types --json`.
         if json { return Console.out(JSONWriter.parents(parents) + [0x0A]) }
         var table = Table("PARENT", "GPU", "TYPE", "AVAILABLE", "API", "NAME")
         for parent in parents {

@@ -3,7 +3,6 @@ import Glibc
 #endif
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 /// The hot, simple command forms (`--version` aside: main.swift), answered before ArgumentParser is touched: its
 /// reflection over the command tree (the Swift runtime's protocol-conformance scans) is most of a short command's
@@ -49,27 +48,30 @@ enum FastPath {
         }
     }
 
-    /// Runs `command` as its ArgumentParser command would, and exits.
-    static func run(_ command: Command) -> Never {
+    /// Runs `command` as its ArgumentParser command would, and exits. `helpText`: `--help` at 80 columns, written
+    /// at build time from the commands' declarations.
+    static func run(_ command: Command, helpText: String) -> Never {
         do {
             switch command {
             case .help:
-                Console.out(HelpText.root)
+                Console.out(helpText)
             case let .types(root, sysfsRoot, parent, json):
-                try TypesCommand.run(host: HostContext.resolve(root: root, sysfsRoot: sysfsRoot), parent: parent, json: json)
+                try TypesCommand.run(application(root: root, sysfsRoot: sysfsRoot, connect: nil), parent: parent, json: json)
             case let .createOnDomain(type, vm, root, sysfsRoot, connect):
-                let session = try HostSession(host: HostContext.resolve(root: root, sysfsRoot: sysfsRoot),
-                                              wait: LockOptions.defaultWait, libvirt: LibvirtOptions.settings(uri: connect))
-                try CreateCommand.runOnDomain(session, type: type, vm: vm)
+                try CreateCommand.runOnDomain(application(root: root, sysfsRoot: sysfsRoot, connect: connect), type: type, vm: vm)
             case let .destroy(vm, root, sysfsRoot, connect):
-                let session = try HostSession(host: HostContext.resolve(root: root, sysfsRoot: sysfsRoot),
-                                              wait: LockOptions.defaultWait, libvirt: LibvirtOptions.settings(uri: connect))
-                try DestroyCommand.run(session, vm: vm)
+                try DestroyCommand.run(application(root: root, sysfsRoot: sysfsRoot, connect: connect), vm: vm)
             }
             exit(0)
         } catch {
             exitWithError(error)
         }
+    }
+
+    /// What `HostOptions.application` gives the same command with every other option at its default.
+    static func application(root: String?, sysfsRoot: String?, connect: String?) -> Application {
+        Application(environment: Environment.resolve(root: root, sysfsRoot: sysfsRoot, connect: connect), lockWait: LockOptions.defaultWait,
+                    libvirt: LibvirtSettings(detachTimeout: LibvirtOptions.defaultDetachTimeout), command: HostOptions.commandLine)
     }
 
     /// A command's options in their plain spelling: `--name value` for `values`, `--name` for `flags`, each at most

@@ -3,28 +3,28 @@ import Glibc
 #endif
 import VGPUApp
 import VGPUCore
-import VGPUHost
 
 /// The libvirt hook's front end: vgpuctl started as `vgpuctl-hook` (the link 'vgpuctl install-hook' puts into
 /// /etc/libvirt/hooks/qemu.d/) or as `vgpuctl hook ARGS`. No argument parser, no libvirt: libvirtd waits for
 /// this process on every operation of every domain.
 enum HookMain {
-    static let name = "vgpuctl-hook"
+    static let name = HookLink.name
 
     static func run(_ arguments: [String]) -> Never {
-        let started = monotonicNow()
+        let started = ProcessServices.now()
         // Read stdin whatever the operation: libvirtd writes the domain XML into a pipe.
-        let input = StandardInput.readAll()
+        let input = ProcessServices.readStandardInput()
         guard let operation = LibvirtHook.Operation(arguments: arguments), LibvirtHook.mayConcernVGPUs(input) else { exit(0) }
-        let host = HostContext.resolve()
+        let environment = Environment.resolve()
+        let application = Application(environment: environment, command: "vgpuctl-hook")
         // libvirtd runs hooks with only LC_ALL, PATH and HOME: the config file's [hook] lock_wait is what reaches
         // the hook there (a config that does not parse is reported by the run itself, below).
-        let wait = ProcessEnvironment.value("VGPUCTL_HOOK_WAIT").flatMap(Double.init)
-            ?? ((try? host.placementConfig())?.hookLockWait).map(Double.init) ?? 10
-        let writeBound = ProcessEnvironment.value("VGPUCTL_HOOK_WRITE_TIMEOUT").flatMap(Double.init) ?? 10
+        let wait = environment.variables["VGPUCTL_HOOK_WAIT"].flatMap(Double.init)
+            ?? ((try? application.read(ReadPlacementConfig()))?.hookLockWait).map(Double.init) ?? 10
+        let writeBound = environment.variables["VGPUCTL_HOOK_WRITE_TIMEOUT"].flatMap(Double.init) ?? 10
         do {
-            let outcome = try LibvirtHook.run(operation, domainXML: String(decoding: input, as: UTF8.self), host: host, wait: wait,
-                                              started: started, writeBound: writeBound)
+            let outcome = try application.run(LibvirtHook(operation, domainXML: String(decoding: input, as: UTF8.self), wait: wait,
+                                                          started: started, writeBound: writeBound))
             for line in outcome.actions { log(LOG_INFO, line) }
             // What concurrent starts cost each other: the host lock serialises the hooks (vmtier's load scenario
             // reads these lines for the wait's p50/p99).
@@ -52,10 +52,6 @@ enum HookMain {
     static func log(_ priority: Int32, _ message: String) {
         openlog(name, LOG_PID, LOG_DAEMON)
         message.withCString { text in withVaList([text]) { vsyslog(priority, "%s", $0) } }
-        if ProcessEnvironment.value("VGPUCTL_DEBUG") != nil { Console.error("vgpuctl-hook: \(message)\n") }
+        if Environment.Variables.process["VGPUCTL_DEBUG"] != nil { Console.error("vgpuctl-hook: \(message)\n") }
     }
-}
-
-enum ProcessEnvironment {
-    static func value(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 }

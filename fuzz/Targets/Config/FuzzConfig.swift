@@ -1,7 +1,7 @@
 import FuzzSupport
 import VGPUCore
 
-/// The host config file (/etc/vgpuctl/vgpuctl.conf): `HostConfig.parse`, what `HostContext.placementConfig`
+/// The host config file (/etc/vgpuctl/vgpuctl.conf): `HostConfig.parse`, what `Environment.placementConfig`
 /// calls with the file's text (TOMLDocument's TOMLParser, then validation), from the raw bytes as a file holds them.
 /// Every refusal must name the file and the line ("FILE:LINE: ...") and give a fix; a parsed config must hold what
 /// placement relies on.
