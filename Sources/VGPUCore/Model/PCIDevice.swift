@@ -53,7 +53,9 @@ public struct PCIDevice: Equatable, Sendable {
     public var isBridge: Bool { [0x0604, 0x0607, 0x0609].contains(classCode >> 8) }
 
     /// `domain:bus:device`: the slot; the functions of one slot (`.0` to `.7`) are one physical card.
-    public var slot: String {
+    public var slot: String { Self.slot(of: address) }
+
+    public static func slot(of address: String) -> String {
         guard let dot = address.lastIndex(of: ".") else { return address }
         return String(address[..<dot])
     }
