@@ -39,8 +39,17 @@ public struct PCIDriverBinding: Sendable {
         return text
     }
 
-    /// Records the function's driver, then binds it to vfio-pci.
+    /// Records the function's driver, then binds it to vfio-pci. A bind that fails part-way gives the function
+    /// back before it throws (the executor undoes only whole steps), unless it was passed through before.
     public func bind(_ record: PassthroughRecord) throws {
+        let recordedBefore = records.all().contains { $0.address == record.address }
+        do { try bindRecorded(record) } catch {
+            if !recordedBefore { try? restore(record) }
+            throw error
+        }
+    }
+
+    private func bindRecorded(_ record: PassthroughRecord) throws {
         let address = record.address
         guard os.exists(directory(address)) else {
             throw VGPUError(.notFound, "PCI device \(address) is gone (\(directory(address)))", fix: "see 'vgpuctl gpus'")
