@@ -24,7 +24,9 @@ guest_sees_bochs() {  # guest_sees_bochs NAME N [SECONDS]
 original=$(all_drivers)
 echo "vmtier: drivers before: $original"
 
-check "libvirtd starts in the lab" start_libvirtd
+# The hook gives back a --live-only passthrough when the domain's run ends: libvirtd reads its hooks at start.
+hook_and_libvirtd() { vg install-hook >/dev/null && test -L /etc/libvirt/hooks/qemu.d/vgpuctl-hook && start_libvirtd; }
+check "install-hook, then libvirtd starts in the lab (and reads the hook)" hook_and_libvirtd
 export LIBVIRT_DEFAULT_URI=qemu:///system
 define_pt() { rm -f "/tmp/$1-console.log"; define_guest "$1"; }
 check "define pt01 and pt02 (shut off)" eval 'define_pt pt01 && define_pt pt02'
@@ -94,6 +96,18 @@ detach_card() {
 }
 check "detach $card: the guest releases both functions; bochs-drm and no driver again, as before" detach_card
 
+hook_gives_back() {
+  vg passthrough $card --vm pt01 --live >/dev/null || return 1
+  expect_eq "$card=vfio-pci $card_audio=vfio-pci " "$(drivers $card $card_audio)" "passed through" || return 1
+  virsh destroy pt01 >/dev/null || return 1
+  wait_until 30 "the hook to give $card and $card_audio back at release end" - \
+    test "$(drivers $card $card_audio)" = "$card=bochs-drm $card_audio=none " || return 1
+  expect_eq "$alone " "$(records)" "records: the persistent passthrough stays" || return 1
+  expect_eq vfio-pci "$(driver $alone)" "$alone stays on vfio-pci (persistent)" || return 1
+  virsh start pt01 >/dev/null && guest_sees_bochs pt01 1
+}
+check "a --live passthrough ends with the run: virsh destroy, the hook gives the card back; the persistent one stays" hook_gives_back
+
 destroy_running() {
   vg destroy --vm pt01 --detach-timeout 120 || return 1
   expect_eq "$original" "$(all_drivers)" "every driver as before" || return 1
@@ -145,7 +159,8 @@ check "passthrough killed at every OS call: after recover, the original driver (
 
 cleanup() {
   for d in pt01 pt02; do vg destroy --vm $d >/dev/null 2>&1; virsh destroy $d >/dev/null 2>&1; virsh undefine $d >/dev/null 2>&1; done
-  expect_eq "$original" "$(all_drivers)" "every driver as at the start"
+  expect_eq "$original" "$(all_drivers)" "every driver as at the start" || return 1
+  "$VGPUCTL" uninstall-hook >/dev/null && stop_libvirtd
 }
-check "clean up: domains gone, every driver as at the start" cleanup
+check "clean up: domains gone, every driver as at the start, hook uninstalled" cleanup
 finish

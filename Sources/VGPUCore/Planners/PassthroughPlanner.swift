@@ -124,7 +124,7 @@ public enum PassthroughPlanner {
                                 elsewhere.map { "\(address) is passed through to domain \($0.domain), not \(domain)" }
                                     ?? "\(address) is not a device vgpuctl passed through",
                                 fix: elsewhere.map { "vgpuctl detach \(address) --vm \($0.domain)" }
-                                    ?? "see 'vgpuctl list' (its passed-through GPUs); a device attached by hand is detached with virsh detach-device")
+                                    ?? "see 'vgpuctl list --passthrough'; a device attached by hand is detached with virsh detach-device")
             }
             chosen = chosen.filter { slots.contains(PCIDevice.slot(of: $0.address)) }
         }

@@ -16,7 +16,7 @@ public struct GiveBackGPU: ChangeUseCase {
         let records = PassthroughRecords(paths: session.environment.paths, os: session.environment.os).all()
         guard let name = domain ?? records.first(where: { $0.address == address })?.domain else {
             throw VGPUError(.notFound, "\(address) is not a device vgpuctl passed through",
-                            fix: "see 'vgpuctl gpus'; a device attached by hand is detached with virsh detach-device")
+                            fix: "see 'vgpuctl list --passthrough'; a device attached by hand is detached with virsh detach-device")
         }
         let plan = try Self.plan(domain: session.libvirt().domain(name), only: [address], records: records, session: session)
         try session.execute(plan)
