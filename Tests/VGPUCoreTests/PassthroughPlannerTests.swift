@@ -141,4 +141,22 @@ import Testing
         }
         #expect(PassthroughRecord(address: "x", text: "garbage") == nil)
     }
+
+    @Test func reconcileGivesBackWhatNoDomainNamesOnlyWithPruneAndReportsARebind() throws {
+        let hostdev = "<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x41' slot='0x00' function='0x0'/></source></hostdev>"
+        let vm1 = try DomainDocument(xml: "<domain><name>vm1</name><devices>\(hostdev)</devices></domain>", what: "test")
+        let vm2 = try DomainDocument(xml: "<domain><name>vm2</name><devices/></domain>", what: "test")
+        let domains = [ReconcilePlanner.Domain(name: "vm1", isActive: false, autostart: false, definition: vm1),
+                       ReconcilePlanner.Domain(name: "vm2", isActive: false, autostart: false, definition: vm2)]
+        let records = [PassthroughRecord(address: "0000:41:00.0", driver: "bochs-drm", domain: "vm1"),
+                       PassthroughRecord(address: "0000:42:00.0", driver: "bochs-drm", domain: "vm2"),
+                       PassthroughRecord(address: "0000:81:00.0", driver: "bochs-drm", domain: "gone")]
+        let onVFIO = PassthroughPlanner.reconcile(records: records, domains: domains, driver: { _ in "vfio-pci" }, prune: false)
+        #expect(onVFIO.actions.isEmpty)
+        #expect(onVFIO.problems.count == 2 && onVFIO.problems[0].contains("domain vm2 no longer names it") && onVFIO.problems[1].contains("domain gone is gone"))
+        let pruned = PassthroughPlanner.reconcile(records: records, domains: domains, driver: { _ in "vfio-pci" }, prune: true)
+        #expect(pruned.actions.map(\.plan.steps) == [[.restoreDriver(records[1])], [.restoreDriver(records[2])]] && pruned.problems.isEmpty)
+        let rebound = PassthroughPlanner.reconcile(records: Array(records.prefix(1)), domains: domains, driver: { _ in "bochs-drm" }, prune: true)
+        #expect(rebound.actions.isEmpty && rebound.problems.first?.contains("bound to bochs-drm, not vfio-pci") == true)
+    }
 }

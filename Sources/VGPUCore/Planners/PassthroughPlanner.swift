@@ -147,4 +147,30 @@ public enum PassthroughPlanner {
         return Plan(operation: "give back \(ended.map(\.address).joined(separator: ", ")) at the end of domain \(domain)",
                     steps: ended.map { .restoreDriver($0) }, recovery: .rollForward)
     }
+
+    /// Reconcile's part: a passthrough whose domain no longer names the device (undefined, or detached with
+    /// virsh) still holds it on vfio-pci; with `prune` it is given back, else reported. A device a domain names
+    /// that has left vfio-pci (rebound by hand) is reported: the domain would not start with it.
+    /// `driver`: the driver bound to an address now.
+    public static func reconcile(records: [PassthroughRecord], domains: [ReconcilePlanner.Domain], driver: (String) -> String?,
+                                 prune: Bool) -> (actions: [ReconcilePlanner.Action], problems: [String]) {
+        var actions: [ReconcilePlanner.Action] = [], problems: [String] = []
+        for record in records.sorted(by: { $0.address < $1.address }) {
+            let domain = domains.first { $0.name == record.domain }
+            let named = domain.map { $0.definition.references(.pci(record.address)) || $0.live?.references(.pci(record.address)) == true } ?? false
+            if !named {
+                let why = domain == nil ? "domain \(record.domain) is gone" : "domain \(record.domain) no longer names it"
+                if prune {
+                    actions.append(ReconcilePlanner.Action(reason: "passthrough of \(record.address): \(why); give it back to \(record.driverText)",
+                                                           plan: Plan(operation: "give back \(record.address)", steps: [.restoreDriver(record)],
+                                                                      recovery: .rollForward), removes: nil))
+                } else {
+                    problems.append("passthrough of \(record.address): \(why), but it is still on vfio-pci (reconcile --prune, or vgpuctl detach \(record.address), gives it back to \(record.driverText))")
+                }
+            } else if record.driver != "vfio-pci", let now = driver(record.address), now != "vfio-pci" {
+                problems.append("passthrough of \(record.address) to domain \(record.domain): it is bound to \(now), not vfio-pci, so the domain cannot start with it (vgpuctl passthrough \(record.address) --vm \(record.domain) binds it again)")
+            }
+        }
+        return (actions, problems)
+    }
 }
