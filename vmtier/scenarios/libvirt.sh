@@ -57,7 +57,8 @@ iommu_off_refused() {
   local vga err before
   vga=$(for d in /sys/bus/pci/devices/*; do case $(cat "$d/class") in 0x03*) basename "$d"; break;; esac; done)
   [ -n "$vga" ] || { echo "no display device on this machine"; return 1; }
-  [ -z "$(ls /sys/kernel/iommu_groups 2>/dev/null)" ] || { echo "this machine has IOMMU groups"; return 1; }
+  # No PCI function has a group (/sys/kernel/iommu_groups is not empty: the mdev created above has its own).
+  ! ls /sys/bus/pci/devices/*/iommu_group >/dev/null 2>&1 || { echo "this machine's PCI devices have IOMMU groups"; return 1; }
   before=$(ls -l "/sys/bus/pci/devices/$vga/" | grep -E ' driver( |$)'; cat "/sys/bus/pci/devices/$vga/driver_override")
   err=$(refused_no_change 8 vg passthrough "$vga" --vm web01) || { echo "$err"; return 1; }
   grep -q "the IOMMU is off" <<<"$err" && grep -Eq "intel_iommu=on|amd_iommu" <<<"$err" || { echo "$err"; return 1; }

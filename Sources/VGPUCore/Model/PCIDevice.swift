@@ -100,7 +100,7 @@ public enum CPUVendor: String, Equatable, Sendable {
 /// The PCI side of a host: every function, and whether an IOMMU groups them.
 public struct PCIHost: Equatable, Sendable {
     public var devices: [PCIDevice]
-    /// `/sys/kernel/iommu_groups` has groups: an IOMMU is on and translating.
+    /// PCI functions have IOMMU groups: an IOMMU is on and translating.
     public var iommuEnabled: Bool
     public var cpuVendor: CPUVendor
 
