@@ -56,7 +56,9 @@ chmod +x "$results/stage2"
 # devices on their own root ports, a shared IOMMU group, a multi-function slot, SR-IOV NICs, two NUMA nodes); every
 # other scenario on the mdev machine (pc, the sample mdev drivers). Each machine boots once for its scenarios.
 mdev_scenarios="" lab_scenarios=""
-for s in $scenarios; do if [[ $s == pci-* ]]; then lab_scenarios+="$s "; else mdev_scenarios+="$s "; fi; done
+# A scenario not named pci-* asks for the lab machine with a line "# vmtier-machine: lab" (bench-passthrough).
+on_lab() { [[ $1 == pci-* ]] || grep -qx '# vmtier-machine: lab' "$here/scenarios/$1.sh" 2>/dev/null; }
+for s in $scenarios; do if on_lab "$s"; then lab_scenarios+="$s "; else mdev_scenarios+="$s "; fi; done
 
 # TCG, as the tier is designed for (about 5 s to boot); KVM first where the host offers it (QEMU falls back).
 accel="-accel tcg,thread=multi -cpu ${VMTIER_CPU:-qemu64}"

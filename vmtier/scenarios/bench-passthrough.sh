@@ -1,4 +1,5 @@
 #!/bin/bash
+# vmtier-machine: lab
 # Benchmark on the lab machine (not run by default; prints numbers): whole-GPU passthrough of the bochs-display
 # 41:00.0 to a shut-off domain and back, paired, medians of 5 rounds with the sides' order alternating:
 #   vgpuctl:  'vgpuctl passthrough ADDRESS --vm bench' (bind to vfio-pci + attach to the definition), then
@@ -10,6 +11,10 @@
 pci=/sys/bus/pci/devices
 gpu=0000:41:00.0 nodedev=pci_0000_41_00_0
 driver() { if [ -e "$pci/$1/driver" ]; then basename "$(readlink "$pci/$1/driver")"; else echo none; fi; }
+# libvirt's nodedev-detach asks kmod about vfio-pci, and kmod needs the module indexes, which the tier hides
+# (stage2.sh mounts an empty /lib/modules): empty ones for the running kernel (vfio-pci is loaded already).
+kdir=/lib/modules/$(uname -r)
+mkdir -p "$kdir" && touch "$kdir/modules.builtin" "$kdir/modules.order" && depmod -a 2>/dev/null
 start_libvirtd
 export LIBVIRT_DEFAULT_URI=qemu:///system
 cat > /tmp/bench.xml <<XML
@@ -21,16 +26,11 @@ printf "<hostdev mode='subsystem' type='pci' managed='no'><source><address domai
 rm -f /tmp/bench-failures
 failed() { echo "$1 failed" >&2; echo "$1" >> /tmp/bench-failures; }
 on() { [ "$(driver $gpu)" = "$1" ] || failed "$2 (driver $(driver $gpu), wanted $1)"; }
-ours_to() { vg passthrough $gpu --vm bench >/dev/null || failed "vgpuctl passthrough"; }
-ours_back() { vg detach $gpu >/dev/null || failed "vgpuctl detach"; }
-theirs_to() {
-  virsh nodedev-detach $nodedev >/dev/null || failed "virsh nodedev-detach"
-  virsh attach-device bench /tmp/h.xml --config >/dev/null || failed "virsh attach-device"
-}
-theirs_back() {
-  virsh detach-device bench /tmp/h.xml --config >/dev/null || failed "virsh detach-device"
-  virsh nodedev-reattach $nodedev >/dev/null || failed "virsh nodedev-reattach"
-}
+run() { local out; out=$("$@" 2>&1 >/dev/null) || failed "$*: $out"; }
+ours_to() { run vg passthrough $gpu --vm bench; }
+ours_back() { run vg detach $gpu; }
+theirs_to() { run virsh nodedev-detach $nodedev; run virsh attach-device bench /tmp/h.xml --config; }
+theirs_back() { run virsh detach-device bench /tmp/h.xml --config; run virsh nodedev-reattach $nodedev; }
 # Warm both sides' files (binaries and libraries come over 9p) so the first round is not the cold read.
 vg --version --verbose >/dev/null; virsh nodedev-dumpxml $nodedev >/dev/null
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
@@ -51,6 +51,6 @@ done
 ot=$(median "${ours_to_ms[@]}") ob=$(median "${ours_back_ms[@]}") tt=$(median "${theirs_to_ms[@]}") tb=$(median "${theirs_back_ms[@]}")
 echo "bench| passthrough of $gpu to a shut-off domain, median of $rounds: vgpuctl passthrough $ot ms (${ours_to_ms[*]}), vgpuctl detach $ob ms (${ours_back_ms[*]}); virsh nodedev-detach + attach-device $tt ms (${theirs_to_ms[*]}), virsh detach-device + nodedev-reattach $tb ms (${theirs_back_ms[*]}); round trip vgpuctl/virsh $(awk "BEGIN { printf \"%.2f\", ($ot + $ob) / ($tt + $tb) }")"
 check "benchmark ran, every command of both sides succeeded and left the device where it should be" test ! -s /tmp/bench-failures
-[ -s /tmp/bench-failures ] && cat /tmp/bench-failures
+[ -s /tmp/bench-failures ] && sort -u /tmp/bench-failures | sed 's/^/bench| failed: /' 
 virsh undefine bench >/dev/null
 finish

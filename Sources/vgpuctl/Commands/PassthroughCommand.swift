@@ -30,9 +30,10 @@ struct PassthroughCommand: ParsableCommand {
             VFs on it, another domain has it, a process holds it); 6 libvirt refused; 7 an interrupted operation \
             could not be recovered; 8 host error (IOMMU off, vfio-pci not loaded, a sysfs write failed).
             EXAMPLES:
-              vgpuctl passthrough 0000:41:00.0 --vm web01 --dry-run    what would happen
-              vgpuctl passthrough 0000:42:00.1 --vm web01              the whole card 42:00 (display and audio)
-              vgpuctl detach 0000:42:00.0                              give it back
+              vgpuctl passthrough 0000:41:00.0 --vm web01 --dry-run   what would happen
+              vgpuctl passthrough 0000:42:00.1 --vm web01   the card 42:00, display and audio
+              vgpuctl detach 0000:42:00.0                   give it back
+              vgpuctl list --passthrough                    what is passed through, to whom
             """)
 
     @OptionGroup var host: HostOptions
