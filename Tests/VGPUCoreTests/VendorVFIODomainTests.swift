@@ -107,7 +107,7 @@ import Testing
         let full = Self.host(typed: ["0000:82:10.0": (1, "nvidia-1428"), "0000:82:10.2": (2, "nvidia-1428"), "0000:82:10.4": (3, "nvidia-1428")])
         let fell = try Placer(inventory: full).place(PlacementRequest(type: "nvidia-1428", numaNode: 1))
         #expect(fell[0].gpu == "0000:45:00.0")
-        #expect(fell[0].reason.hasSuffix("; the GPUs on the domain's NUMA node 1 have no room for nvidia-1428, so node 0"), "\(fell[0].reason)")
+        #expect(fell[0].reason == "pack: no GPU with room hosts nvidia-1428 yet; 0000:45:00.0 is the first with room; the GPUs on the domain's NUMA node 1 have no room for nvidia-1428, so node 0", "\(fell[0].reason)")
         let nowhere = try Placer(inventory: Self.host()).place(PlacementRequest(type: "nvidia-1428", numaNode: 3))
         #expect(nowhere[0].reason.hasSuffix("; no GPU is on the domain's NUMA node 3, so node 0"), "\(nowhere[0].reason)")
         let unpinned = try Placer(inventory: Self.host()).place(PlacementRequest(type: "nvidia-1428"))

@@ -82,8 +82,10 @@ public struct Placer: Sendable {
                     return l != r ? l > r : (lhs.gpu, lhs.name) < (rhs.gpu, rhs.name)
                 }!
                 let hosted = state.count(of: request.type, onGPU: chosen.gpu)
+                let hostedAnywhere = state.parents.contains { state.count(of: request.type, onParent: $0.name) > 0 }
                 why = hosted > 0 ? "pack: GPU \(chosen.gpu) already hosts \(hosted) × \(request.type)"
-                                 : "pack: no GPU hosts \(request.type) yet; \(chosen.gpu) is the first with room"
+                    : hostedAnywhere ? "pack: no GPU with room hosts \(request.type) yet; \(chosen.gpu) is the first with room"
+                    : "pack: no GPU hosts \(request.type) yet; \(chosen.gpu) is the first with room"
             case .spread:
                 // Breadth-first: the GPU with the fewest vGPUs of any type, then the emptiest parent on it.
                 chosen = pool.min { lhs, rhs in
