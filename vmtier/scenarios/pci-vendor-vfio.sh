@@ -259,23 +259,37 @@ check "--lifetime domain on a VF: reserved in the definition, typed by the hook 
 
 VGPUD="$(dirname "$VGPUCTL")/vgpud"; [ -x "$VGPUD" ] || VGPUD=/usr/sbin/vgpud
 nvlab_ko="$VMTIER_OUT/modules-$(uname -r)/nvlab/nvlab.ko"
+# kwrite FILE VALUE WHAT: one sysfs write, bounded (a driver waiting for a device's users blocks its writer in the
+# kernel); on a timeout, what the writer waits in and who holds VFIO files.
+kwrite() {
+  ( echo "$2" > "$1" ) & local pid=$!
+  if ! wait_until 30 "$3 ($1 <- $2)" - eval "! kill -0 $pid 2>/dev/null"; then
+    echo "  writer $pid's kernel stack:"; sed 's/^/    /' "/proc/$pid/stack" 2>/dev/null | head -12
+    echo "  VFIO holders:"; ls -l /proc/[0-9]*/fd 2>/dev/null | grep -E 'vfio' | head -5
+    return 1
+  fi
+  wait $pid
+}
 vgpud_vfs() {
   stop_libvirtd > /dev/null
   auto=$(vg define --type nvidia-1426 --parent $a0 --auto) || return 1
   local pf
-  for pf in $pf0 $pf1; do echo 0 > "$pci/$pf/sriov_numvfs" || return 1; done
+  for pf in $pf0 $pf1; do kwrite "$pci/$pf/sriov_numvfs" 0 "$pf's VFs to go" || return 1; done
   # The vendor driver reloaded, binding VFs as they appear (as NVIDIA's does).
-  rmmod nvlab && insmod "$nvlab_ko" bind_vfs=1 || { echo "could not reload nvlab from $nvlab_ko"; return 1; }
+  timeout 30 rmmod nvlab || { echo "rmmod nvlab failed"; return 1; }
+  timeout 30 insmod "$nvlab_ko" bind_vfs=1 || { echo "could not load $nvlab_ko bind_vfs=1"; return 1; }
   printf '[gpus."%s"]\nsriov_numvfs = 3\n[gpus."%s"]\nsriov_numvfs = 3\n' $pf0 $pf1 | config
   ip link set lo up 2>/dev/null
-  "$VGPUD" --listen 127.0.0.1:9478 --reconcile-interval 3600 2> /tmp/vgpud-vf.log & echo $! > /tmp/vgpud-vf.pid
+  # Its stdout away from the check's output pipe, which would otherwise wait for vgpud to end.
+  "$VGPUD" --listen 127.0.0.1:9478 --reconcile-interval 3600 > /dev/null 2> /tmp/vgpud-vf.log & echo $! > /tmp/vgpud-vf.pid
   wait_until 90 "vgpud to enable 3 VFs on each PF and start the auto vGPU on $a0" /tmp/vgpud-vf.log \
     eval "[ \$(vf_count $pf0) = 3 ] && [ \$(vf_count $pf1) = 3 ] && [ \"\$(cur $a0 2>/dev/null)\" = 1426 ]" || return 1
   expect_eq nvlab "$(driver $b2)" "VFs bound as they appeared" || return 1
   # The PF's driver reloaded: unbinding igb takes the VFs (and so the vGPU) along; binding it again brings none.
   local t0; t0=$(date +%s.%N)
-  echo $pf0 > /sys/bus/pci/drivers/igb/unbind && expect_eq 0 "$(vf_count $pf0)" "VFs after the PF's driver unbound" || return 1
-  echo $pf0 > /sys/bus/pci/drivers/igb/bind || return 1
+  kwrite /sys/bus/pci/drivers/igb/unbind $pf0 "igb to let $pf0 go" || return 1
+  expect_eq 0 "$(vf_count $pf0)" "VFs after the PF's driver unbound" || return 1
+  kwrite /sys/bus/pci/drivers/igb/bind $pf0 "igb to take $pf0 again" || return 1
   wait_until 90 "vgpud to enable $pf0's VFs again and start the auto vGPU on $a0" /tmp/vgpud-vf.log \
     eval "[ \$(vf_count $pf0) = 3 ] && [ \"\$(cur $a0 2>/dev/null)\" = 1426 ]" || return 1
   echo "note: igb bound again -> 3 VFs and the auto vGPU back in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
