@@ -128,6 +128,8 @@ extension FixtureHosts {
                             iommuGroup: group(10), sriov: (7, 0), under: "\(pxb1)/0000:80:01.0"),
         ]
         for spec in specs { try tree.addPCIFunction(spec) }
+        // The lab's initramfs loads vfio-pci (its driver directory is what says it is loaded).
+        try FileManager.default.createDirectory(atPath: tree.path("bus/pci/drivers/vfio-pci"), withIntermediateDirectories: true)
         return tree
     }
 }

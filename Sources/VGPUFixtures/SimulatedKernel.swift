@@ -4,7 +4,9 @@ import VGPUHost
 /// Plays the kernel's part on a fixture tree: a write to `<parent>/mdev_supported_types/<type>/create` makes the
 /// mdev (device directory, links, one fewer available instance) and a write to `<device>/remove` takes it away,
 /// with the kernel's errno for a duplicate UUID (EEXIST) or no capacity (ENOSPC). Each device has a writable
-/// `vendor/test_attr` (as the VM tier's patched mtty). Everything else passes through.
+/// `vendor/test_attr` (as the VM tier's patched mtty). PCI drivers bind as the kernel's driver core does:
+/// `driver_override`, `drivers/NAME/unbind` and `bind`, and `drivers_probe`, which binds the override or else
+/// the driver the fixture gave the function (its "match"). Everything else passes through.
 public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
     private let base: SystemCalls
     private let tree: SysfsTree
@@ -26,6 +28,19 @@ public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
         }
         if parts.count == 5, parts[0] == "bus", parts[1] == "mdev", parts[2] == "devices", parts[4] == "remove" {
             return try mutex.withLock { Result { () throws(OSError) in try remove(uuid: parts[3], path: path) } }.get()
+        }
+        if parts.count == 3, parts[0] == "bus", parts[1] == "pci", parts[2] == "drivers_probe" {
+            return try mutex.withLock { Result { () throws(OSError) in try probe(contents.trimmingCharacters(in: .whitespacesAndNewlines), path: path) } }.get()
+        }
+        if parts.count == 5, parts[0] == "bus", parts[1] == "pci", parts[2] == "drivers", parts[4] == "unbind" || parts[4] == "bind" {
+            let address = contents.trimmingCharacters(in: .whitespacesAndNewlines)
+            return try mutex.withLock { Result { () throws(OSError) in
+                try parts[4] == "bind" ? bind(address, to: parts[3], path: path) : unbind(address, from: parts[3], path: path)
+            } }.get()
+        }
+        if parts.count == 5, parts[0] == "bus", parts[1] == "pci", parts[2] == "devices", parts[4] == "driver_override" {
+            let value = contents.trimmingCharacters(in: .whitespacesAndNewlines)
+            return try base.write(path, value.isEmpty ? "(null)\n" : value + "\n")
         }
         // The VM tier's patched mtty: vendor/test_attr refuses "invalid" as a driver refuses a value.
         if parts.last == "test_attr", contents.trimmingCharacters(in: .whitespacesAndNewlines) == "invalid" {
@@ -66,6 +81,45 @@ public final class SimulatedKernel: SystemCalls, @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: tree.path(link))
         try? FileManager.default.removeItem(atPath: tree.path("\(parentDirectory)/mdev_supported_types/\(type)/devices/\(uuid)"))
         try? tree.write(availablePath, "\(available + 1)\n")
+    }
+
+    /// The driver that matches a PCI function, what a probe without an override binds: the one the fixture
+    /// bound it to (its `uevent`'s DRIVER line, which this kernel leaves as the fixture wrote it).
+    private func match(_ address: String) -> String? {
+        guard let uevent = try? base.read(tree.path("bus/pci/devices/\(address)/uevent")) else { return nil }
+        return uevent.split(separator: "\n").first { $0.hasPrefix("DRIVER=") }.map { String($0.dropFirst("DRIVER=".count)) }
+    }
+
+    private func driverOf(_ address: String) -> String? {
+        (try? base.readLink(tree.path("bus/pci/devices/\(address)/driver"))).map { ($0 as NSString).lastPathComponent }
+    }
+
+    private func unbind(_ address: String, from driver: String, path: String) throws(OSError) {
+        guard driverOf(address) == driver else { throw OSError(.write, path, errno: ENODEV) }
+        try? FileManager.default.removeItem(atPath: tree.path("\(resolved("bus/pci/devices/\(address)"))/driver"))
+        try? FileManager.default.removeItem(atPath: tree.path("bus/pci/drivers/\(driver)/\(address)"))
+    }
+
+    private func bind(_ address: String, to driver: String, path: String) throws(OSError) {
+        guard base.exists(tree.path("bus/pci/devices/\(address)")), base.exists(tree.path("bus/pci/drivers/\(driver)")) else {
+            throw OSError(.write, path, errno: ENODEV)
+        }
+        if driverOf(address) != nil { throw OSError(.write, path, errno: EBUSY) }
+        let directory = resolved("bus/pci/devices/\(address)")
+        do {
+            try tree.link("\(directory)/driver", to: "bus/pci/drivers/\(driver)")
+            try tree.link("bus/pci/drivers/\(driver)/\(address)", to: directory)
+        } catch { throw OSError(.write, path, errno: EIO) }
+    }
+
+    private func probe(_ address: String, path: String) throws(OSError) {
+        guard base.exists(tree.path("bus/pci/devices/\(address)")) else { throw OSError(.write, path, errno: ENODEV) }
+        guard driverOf(address) == nil else { return }
+        let override = (try? base.read(tree.path("bus/pci/devices/\(address)/driver_override")))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let wanted = override.flatMap { $0.isEmpty || $0 == "(null)" ? nil : $0 } ?? match(address)
+        // An override names the only driver that may take it; a driver that is not loaded takes nothing.
+        guard let wanted, base.exists(tree.path("bus/pci/drivers/\(wanted)")) else { return }
+        try bind(address, to: wanted, path: path)
     }
 
     /// The device directory a sysfs link points at, relative to the tree.

@@ -164,7 +164,7 @@ extension SysfsTree {
     public func addPCIFunction(_ spec: PCIFunctionSpec, physfn: String? = nil) throws -> String {
         let directory = "devices/\(spec.parentDirectory)/\(spec.address)"
         var attributes = ["vendor": spec.vendor, "device": spec.device, "class": spec.classCode, "numa_node": String(spec.numaNode),
-                          "subsystem_vendor": "0x1af4", "subsystem_device": "0x1100", "revision": "0x02",
+                          "subsystem_vendor": "0x1af4", "subsystem_device": "0x1100", "revision": "0x02", "driver_override": "(null)",
                           "uevent": "PCI_CLASS=\(spec.classCode.dropFirst(2).uppercased())\nPCI_SLOT_NAME=\(spec.address)"]
         if let driver = spec.driver { attributes["uevent"] = "DRIVER=\(driver)\n" + attributes["uevent"]! }
         if let bootVGA = spec.bootVGA { attributes["boot_vga"] = bootVGA ? "1" : "0" }

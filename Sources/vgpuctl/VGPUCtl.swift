@@ -49,7 +49,7 @@ struct VGPUCtl: ParsableCommand {
         version: "vgpuctl \(VGPUVersion.string)",
         subcommands: [TypesCommand.self, ListCommand.self, GPUsCommand.self, PlanCommand.self, CreateCommand.self, RemoveCommand.self, ApplyCommand.self,
                       DefineCommand.self, UndefineCommand.self, ModifyCommand.self, StartCommand.self, StopCommand.self,
-                      AttachCommand.self, DetachCommand.self, DestroyCommand.self, XMLCommand.self, NodedevsCommand.self, RecoverCommand.self,
+                      AttachCommand.self, DetachCommand.self, PassthroughCommand.self, DestroyCommand.self, XMLCommand.self, NodedevsCommand.self, RecoverCommand.self,
                       ReconcileCommand.self, InstallHookCommand.self, UninstallHookCommand.self, MigrationCommand.self, MigrateCommand.self, HookCommand.self]
     )
 }

@@ -27,6 +27,10 @@ import VGPUCore
         .replaceDefinition(old: definition, new: Definition(uuid: uuid, parent: "p", type: "t", start: .auto)),
         .writeAttributes(uuid: uuid, parent: "mtty", layout: .mdev, attributes: definition.attributes),
         .keepAttributes(uuid: uuid, parent: "mtty", layout: .mdev, attributes: []),
+        .bindVFIO(PassthroughRecord(address: "0000:42:00.0", driver: "bochs-drm", domain: escapes)),
+        .restoreDriver(PassthroughRecord(address: "0000:42:00.1", driver: nil, domain: "web01", lifetime: .domain)),
+        .attachPCI(domain: "web01", address: "0000:42:00.0", xml: "<hostdev type='pci'/>", scope: .config),
+        .detachPCI(domain: "web01", address: "0000:42:00.1", xml: "<x/>", scope: .live),
     ]
 
     static let records: [Journal.Record] = everyStep.map {

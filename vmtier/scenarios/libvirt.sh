@@ -51,6 +51,22 @@ check "attach failing in libvirt (display=on without graphics) rolls back: exit 
   refused_no_change 6 vg create --type mtty-1 --vm web01 --display on
 check "attach of a vGPU already attached to web01 is refused" refused_no_change 2 vg attach "$(cat /tmp/first)" --vm web01
 
+# Issue 23 on a host without an IOMMU (this machine has none): whole-GPU passthrough of its display device is
+# refused before anything changes, naming the kernel parameter (the lab machine proves the rest).
+iommu_off_refused() {
+  local vga err before
+  vga=$(for d in /sys/bus/pci/devices/*; do case $(cat "$d/class") in 0x03*) basename "$d"; break;; esac; done)
+  [ -n "$vga" ] || { echo "no display device on this machine"; return 1; }
+  # No PCI function has a group (/sys/kernel/iommu_groups is not empty: the mdev created above has its own).
+  ! ls /sys/bus/pci/devices/*/iommu_group >/dev/null 2>&1 || { echo "this machine's PCI devices have IOMMU groups"; return 1; }
+  before=$(ls -l "/sys/bus/pci/devices/$vga/" | grep -E ' driver( |$)'; cat "/sys/bus/pci/devices/$vga/driver_override")
+  err=$(refused_no_change 8 vg passthrough "$vga" --vm web01) || { echo "$err"; return 1; }
+  grep -q "the IOMMU is off" <<<"$err" && grep -Eq "intel_iommu=on|amd_iommu" <<<"$err" || { echo "$err"; return 1; }
+  expect_eq "$before" "$(ls -l "/sys/bus/pci/devices/$vga/" | grep -E ' driver( |$)'; cat "/sys/bus/pci/devices/$vga/driver_override")" "$vga's driver and override" || return 1
+  [ -z "$(ls /run/vgpuctl/passthrough 2>/dev/null)" ] || { echo "a passthrough record was written"; return 1; }
+}
+check "passthrough with the IOMMU off: exit 8 naming the kernel parameter; nothing changed" iommu_off_refused
+
 start_and_hold() {
   virsh start web01 || return 1
   local uuid group pid

@@ -53,7 +53,9 @@ public struct PCIDevice: Equatable, Sendable {
     public var isBridge: Bool { [0x0604, 0x0607, 0x0609].contains(classCode >> 8) }
 
     /// `domain:bus:device`: the slot; the functions of one slot (`.0` to `.7`) are one physical card.
-    public var slot: String {
+    public var slot: String { Self.slot(of: address) }
+
+    public static func slot(of address: String) -> String {
         guard let dot = address.lastIndex(of: ".") else { return address }
         return String(address[..<dot])
     }
@@ -98,7 +100,7 @@ public enum CPUVendor: String, Equatable, Sendable {
 /// The PCI side of a host: every function, and whether an IOMMU groups them.
 public struct PCIHost: Equatable, Sendable {
     public var devices: [PCIDevice]
-    /// `/sys/kernel/iommu_groups` has groups: an IOMMU is on and translating.
+    /// PCI functions have IOMMU groups: an IOMMU is on and translating.
     public var iommuEnabled: Bool
     public var cpuVendor: CPUVendor
 

@@ -32,6 +32,13 @@ public enum Step: Decodable, Equatable, Sendable {
     /// the create step before this one) discards them, so the inverse, `keepAttributes`, does nothing.
     case writeAttributes(uuid: DeviceUUID, parent: String, layout: Layout, attributes: [Definition.Attribute])
     case keepAttributes(uuid: DeviceUUID, parent: String, layout: Layout, attributes: [Definition.Attribute])
+    /// Whole-device passthrough: record the function's driver, then bind it to vfio-pci (`driver_override`,
+    /// unbind, `drivers_probe`). The inverse gives it back to the recorded driver and drops the record.
+    case bindVFIO(PassthroughRecord)
+    case restoreDriver(PassthroughRecord)
+    /// A `<hostdev type='pci' managed='no'>` naming a passed-through function, like attachHostdev for a vGPU.
+    case attachPCI(domain: String, address: String, xml: String, scope: AttachScope)
+    case detachPCI(domain: String, address: String, xml: String, scope: AttachScope)
 
     public var inverse: Step {
         switch self {
@@ -52,6 +59,10 @@ public enum Step: Decodable, Equatable, Sendable {
             return .keepAttributes(uuid: uuid, parent: parent, layout: layout, attributes: attributes)
         case let .keepAttributes(uuid, parent, layout, attributes):
             return .writeAttributes(uuid: uuid, parent: parent, layout: layout, attributes: attributes)
+        case let .bindVFIO(record): return .restoreDriver(record)
+        case let .restoreDriver(record): return .bindVFIO(record)
+        case let .attachPCI(domain, address, xml, scope): return .detachPCI(domain: domain, address: address, xml: xml, scope: scope)
+        case let .detachPCI(domain, address, xml, scope): return .attachPCI(domain: domain, address: address, xml: xml, scope: scope)
         }
     }
 
@@ -75,6 +86,10 @@ public enum Step: Decodable, Equatable, Sendable {
         case let .writeAttributes(uuid, _, _, attributes):
             return "write \(attributes.count) attribute(s) of vGPU \(uuid) (\(attributes.map(\.name).joined(separator: ", ")))"
         case let .keepAttributes(uuid, _, _, _): return "leave the attributes of vGPU \(uuid) (removing it discards them)"
+        case let .bindVFIO(r): return "bind \(r.address) to vfio-pci (from \(r.driverText)) for domain \(r.domain)"
+        case let .restoreDriver(r): return "give \(r.address) back to \(r.driverText)"
+        case let .attachPCI(domain, address, _, scope): return "attach PCI device \(address) to domain \(domain) (\(scope.label))"
+        case let .detachPCI(domain, address, _, scope): return "detach PCI device \(address) from domain \(domain) (\(scope.label))"
         }
     }
 }

@@ -41,6 +41,10 @@ extension JSONWriter {
         case let .writeAttributes(uuid, parent, layout, attributes), let .keepAttributes(uuid, parent, layout, attributes):
             key("attributes"); self.attributes(attributes); key("layout"); string(layout.rawValue)
             key("parent"); string(parent); key("uuid"); string(uuid.text)
+        case let .bindVFIO(record), let .restoreDriver(record):
+            key("_0"); passthroughRecord(record)
+        case let .attachPCI(domain, address, xml, scope), let .detachPCI(domain, address, xml, scope):
+            key("address"); string(address); key("domain"); string(domain); key("scope"); int(scope.rawValue); key("xml"); string(xml)
         }
         endObject()
         endObject()
@@ -67,6 +71,14 @@ extension JSONWriter {
             members { $0.key("name"); $0.string(attribute.name); $0.key("value"); $0.string(attribute.value) }
         }
         endArray()
+    }
+
+    mutating func passthroughRecord(_ record: PassthroughRecord) {
+        members {
+            $0.key("address"); $0.string(record.address); $0.key("domain"); $0.string(record.domain)
+            if let driver = record.driver { $0.key("driver"); $0.string(driver) }
+            $0.key("lifetime"); $0.string(record.lifetime.rawValue)
+        }
     }
 
     mutating func request(_ request: VGPURequest) {
@@ -100,6 +112,10 @@ extension Step {
         case .replaceDefinition: return "replaceDefinition"
         case .writeAttributes: return "writeAttributes"
         case .keepAttributes: return "keepAttributes"
+        case .bindVFIO: return "bindVFIO"
+        case .restoreDriver: return "restoreDriver"
+        case .attachPCI: return "attachPCI"
+        case .detachPCI: return "detachPCI"
         }
     }
 }

@@ -1,5 +1,4 @@
-/// A request to hand a whole GPU to a domain: `vgpuctl passthrough ADDRESS --vm NAME` (the command is not written
-/// yet; this is its pure decision).
+/// A request to hand a whole GPU to a domain: `vgpuctl passthrough ADDRESS --vm NAME`.
 public struct PassthroughRequest: Equatable, Sendable {
     /// Any function of the card; the whole card goes.
     public var address: String
@@ -26,6 +25,10 @@ public struct PassthroughFunction: Equatable, Sendable {
 
     /// Already on vfio-pci: nothing to bind, and nothing to give back.
     public var needsBinding: Bool { originalDriver != "vfio-pci" }
+
+    public func record(domain: String, lifetime: VGPURequest.Lifetime) -> PassthroughRecord {
+        PassthroughRecord(address: address, driver: originalDriver, domain: domain, lifetime: lifetime)
+    }
 }
 
 /// What a passthrough does: every function of the card, in address order, bound to vfio-pci and attached to the
@@ -33,13 +36,31 @@ public struct PassthroughFunction: Equatable, Sendable {
 public struct PassthroughPlan: Equatable, Sendable {
     public var domain: String
     public var functions: [PassthroughFunction]
+
+    /// The steps: every function recorded and bound to vfio-pci first (QEMU opens the whole group, so every
+    /// function must be on vfio-pci before libvirt attaches any), then each attached, the definition before the
+    /// running domain (as for vGPUs). `scope` `.live` alone makes it a domain-lifetime passthrough (the hook gives
+    /// it back when that run ends). Undone whole if interrupted. `hostdev`: the `<hostdev>` XML of an address.
+    public func steps(scope: AttachScope, hostdev: (String) throws -> String) rethrows -> Plan {
+        let lifetime: VGPURequest.Lifetime = scope == .live ? .domain : .persistent
+        var steps = functions.map { Step.bindVFIO($0.record(domain: domain, lifetime: lifetime)) }
+        for function in functions {
+            let xml = try hostdev(function.address)
+            if scope.contains(.config) { steps.append(.attachPCI(domain: domain, address: function.address, xml: xml, scope: .config)) }
+            if scope.contains(.live) { steps.append(.attachPCI(domain: domain, address: function.address, xml: xml, scope: .live)) }
+        }
+        return Plan(operation: "passthrough --vm \(domain)", steps: steps)
+    }
 }
 
 /// Decides a whole-GPU passthrough from the host's PCI state and which domains already name which PCI devices.
 /// Pure: the plan, or the first refusal as a typed error naming the fix (every reason is in its message).
 public enum PassthroughPlanner {
     /// `namedBy`: PCI address -> the domains whose definitions name it as a hostdev.
-    public static func plan(_ request: PassthroughRequest, host: PCIHost, namedBy: [String: [String]] = [:]) throws(VGPUError) -> PassthroughPlan {
+    /// `vfioLoaded`: `/sys/bus/pci/drivers/vfio-pci` exists (nothing could bind the card otherwise).
+    /// `records`: functions vgpuctl has already passed through (to any domain).
+    public static func plan(_ request: PassthroughRequest, host: PCIHost, namedBy: [String: [String]] = [:],
+                            records: [PassthroughRecord] = [], vfioLoaded: Bool = true) throws(VGPUError) -> PassthroughPlan {
         guard let device = host.device(request.address) else {
             throw VGPUError(.notFound, "no PCI device \(request.address)", fix: "run 'vgpuctl gpus' to see the GPUs and their addresses")
         }
@@ -68,8 +89,88 @@ public enum PassthroughPlanner {
                                 fix: "detach it there first ('vgpuctl detach' or 'virsh detach-device')")
             }
         }
+        for function in functions {
+            if let record = records.first(where: { $0.address == function.address }), record.domain != request.domain {
+                throw VGPUError(.busy, "\(function.address) is passed through to domain \(record.domain)",
+                                fix: "give it back first: vgpuctl detach \(function.address) --vm \(record.domain)")
+            }
+        }
+        if !vfioLoaded {
+            throw VGPUError(.host, "the vfio-pci driver is not loaded (no /sys/bus/pci/drivers/vfio-pci), so nothing can take \(gpu.device.address)",
+                            fix: "modprobe vfio-pci (and list it in /etc/modules-load.d/ to load it at boot)")
+        }
+        // A function passed through before keeps its first record: its driver then was the host's, vfio-pci now.
         return PassthroughPlan(domain: request.domain,
-                               functions: functions.sorted { $0.address < $1.address }
-                                   .map { PassthroughFunction(address: $0.address, originalDriver: $0.driver) })
+                               functions: functions.sorted { $0.address < $1.address }.map { function in
+                                   PassthroughFunction(address: function.address,
+                                                       originalDriver: records.first { $0.address == function.address }?.driver ?? function.driver)
+                               })
+    }
+
+    /// Giving passed-through functions back: each detached from `domain` where it names them (the running
+    /// domain first, then its definition) and returned to its recorded driver. Finished, not undone, if
+    /// interrupted (a guest that released the device would have to answer a hot-plug again). `only`: these
+    /// addresses (every function of their cards); nil: all of `domain`'s. `inConfig`/`inLive`: the PCI addresses
+    /// the domain's definition and its running state name.
+    public static func giveBack(domain: String, records: [PassthroughRecord], only: [String]? = nil, inConfig: Set<String>,
+                                inLive: Set<String>, hostdev: (String) throws -> String) throws -> Plan {
+        var chosen = records.filter { $0.domain == domain }
+        if let only {
+            let slots = Set(only.map(PCIDevice.slot(of:)))
+            let unknown = only.filter { address in !chosen.contains { $0.address == address } }
+            if let address = unknown.first {
+                let elsewhere = records.first { $0.address == address }
+                throw VGPUError(elsewhere == nil ? .notFound : .invalidInput,
+                                elsewhere.map { "\(address) is passed through to domain \($0.domain), not \(domain)" }
+                                    ?? "\(address) is not a device vgpuctl passed through",
+                                fix: elsewhere.map { "vgpuctl detach \(address) --vm \($0.domain)" }
+                                    ?? "see 'vgpuctl list --passthrough'; a device attached by hand is detached with virsh detach-device")
+            }
+            chosen = chosen.filter { slots.contains(PCIDevice.slot(of: $0.address)) }
+        }
+        chosen.sort { $0.address < $1.address }
+        var steps: [Step] = []
+        for record in chosen where inLive.contains(record.address) {
+            steps.append(.detachPCI(domain: domain, address: record.address, xml: try hostdev(record.address), scope: .live))
+        }
+        for record in chosen where inConfig.contains(record.address) {
+            steps.append(.detachPCI(domain: domain, address: record.address, xml: try hostdev(record.address), scope: .config))
+        }
+        steps += chosen.map { .restoreDriver($0) }
+        return Plan(operation: "give back \(chosen.map(\.address).joined(separator: ", ")) from domain \(domain)", steps: steps, recovery: .rollForward)
+    }
+
+    /// The hook at `release end`: a domain-lifetime passthrough goes back to its driver when that run ends
+    /// (libvirt has dropped the live-only hostdev with the QEMU that used it).
+    public static func releaseAtDomainEnd(domain: String, records: [PassthroughRecord]) -> Plan {
+        let ended = records.filter { $0.domain == domain && $0.lifetime == .domain }.sorted { $0.address < $1.address }
+        return Plan(operation: "give back \(ended.map(\.address).joined(separator: ", ")) at the end of domain \(domain)",
+                    steps: ended.map { .restoreDriver($0) }, recovery: .rollForward)
+    }
+
+    /// Reconcile's part: a passthrough whose domain no longer names the device (undefined, or detached with
+    /// virsh) still holds it on vfio-pci; with `prune` it is given back, else reported. A device a domain names
+    /// that has left vfio-pci (rebound by hand) is reported: the domain would not start with it.
+    /// `driver`: the driver bound to an address now.
+    public static func reconcile(records: [PassthroughRecord], domains: [ReconcilePlanner.Domain], driver: (String) -> String?,
+                                 prune: Bool) -> (actions: [ReconcilePlanner.Action], problems: [String]) {
+        var actions: [ReconcilePlanner.Action] = [], problems: [String] = []
+        for record in records.sorted(by: { $0.address < $1.address }) {
+            let domain = domains.first { $0.name == record.domain }
+            let named = domain.map { $0.definition.references(.pci(record.address)) || $0.live?.references(.pci(record.address)) == true } ?? false
+            if !named {
+                let why = domain == nil ? "domain \(record.domain) is gone" : "domain \(record.domain) no longer names it"
+                if prune {
+                    actions.append(ReconcilePlanner.Action(reason: "passthrough of \(record.address): \(why); give it back to \(record.driverText)",
+                                                           plan: Plan(operation: "give back \(record.address)", steps: [.restoreDriver(record)],
+                                                                      recovery: .rollForward), removes: nil))
+                } else {
+                    problems.append("passthrough of \(record.address): \(why), but it is still on vfio-pci (reconcile --prune, or vgpuctl detach \(record.address), gives it back to \(record.driverText))")
+                }
+            } else if record.driver != "vfio-pci", let now = driver(record.address), now != "vfio-pci" {
+                problems.append("passthrough of \(record.address) to domain \(record.domain): it is bound to \(now), not vfio-pci, so the domain cannot start with it (vgpuctl passthrough \(record.address) --vm \(record.domain) binds it again)")
+            }
+        }
+        return (actions, problems)
     }
 }

@@ -1,6 +1,6 @@
 /// Why a PCI device cannot be handed to a guest whole (through `vfio-pci`), each with the fix.
 public enum PassthroughRefusal: Equatable, Sendable {
-    /// No IOMMU groups: the IOMMU is off (or absent), so VFIO cannot isolate any device.
+    /// No PCI device has an IOMMU group: the IOMMU is off (or absent), so VFIO cannot isolate any device.
     case iommuOff(CPUVendor)
     /// The IOMMU is on but the device is in no group (a device no IOMMU translates for).
     case noIOMMUGroup
@@ -28,7 +28,7 @@ public enum PassthroughRefusal: Equatable, Sendable {
 
     public func message(_ address: String) -> String {
         switch self {
-        case .iommuOff: "\(address): the IOMMU is off (/sys/kernel/iommu_groups is empty), so VFIO cannot isolate the device"
+        case .iommuOff: "\(address): the IOMMU is off (no PCI device has an IOMMU group), so VFIO cannot isolate the device"
         case .noIOMMUGroup: "\(address) is in no IOMMU group (no IOMMU translates for it)"
         case .groupMemberInUse(let group, let member, let driver, let bridge):
             "\(address) shares IOMMU group \(group) with \(bridge ? "the bridge " : "")\(member), which the host driver \(driver) holds"

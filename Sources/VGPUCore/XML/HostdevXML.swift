@@ -46,9 +46,15 @@ public struct HostdevXML: Sendable {
                 "alias": options.migratable ? DomainEdits.userAlias(for: vgpu.uuid) : "",
             ])
         case .nvidiaVFIO:
-            let address = try PCIAddress(parsing: vgpu.pciAddress ?? vgpu.parent)
-            return try pci.render(["pci_domain": address.domain, "pci_bus": address.bus, "pci_slot": address.slot, "pci_function": address.function])
+            return try hostdev(pciAddress: vgpu.pciAddress ?? vgpu.parent)
         }
+    }
+
+    /// The `<hostdev type='pci' managed='no'>` of a PCI function: a VF's, or a whole device's that
+    /// `vgpuctl passthrough` bound to vfio-pci itself (managed='no': libvirt leaves the binding to vgpuctl).
+    public func hostdev(pciAddress: String) throws -> String {
+        let address = try PCIAddress(parsing: pciAddress)
+        return try pci.render(["pci_domain": address.domain, "pci_bus": address.bus, "pci_slot": address.slot, "pci_function": address.function])
     }
 
     /// libvirt's node device XML for an mdev (`virsh nodedev-define` understands it).

@@ -45,6 +45,16 @@ public struct LiveStepRunner: StepRunner {
         case let .writeAttributes(uuid, parent, layout, attributes):
             try sysfs.writeAttributes(attributes, uuid: uuid, parent: parent, layout: layout)
         case .keepAttributes: break  // see Step.writeAttributes: removing the device discards them
+        case let .bindVFIO(record): try binding.bind(record)
+        case let .restoreDriver(record): try binding.restore(record)
+        case let .attachPCI(domain, _, xml, scope):
+            let libvirt = try hypervisor()
+            if try references(libvirt, domain: domain, scope: scope, xml: xml) != false { return }
+            try libvirt.attach(xml, to: domain, scope: scope)
+        case let .detachPCI(domain, _, xml, scope):
+            let libvirt = try hypervisor()
+            if try references(libvirt, domain: domain, scope: scope, xml: xml) != true { return }
+            try libvirt.detach(xml, from: domain, scope: scope, timeout: detachTimeout)
         case let .addMigrationOverride(domain, alias): try redefine(domain, "add the migration override of \(alias)") {
             try DomainEdits.addingMigrationOverride(in: $0, alias: alias, what: $1)
         }
@@ -53,6 +63,9 @@ public struct LiveStepRunner: StepRunner {
         }
         }
     }
+
+    /// Whole-device passthrough's driver moves, through the same OS handle and write bound as sysfs.
+    var binding: PCIDriverBinding { PCIDriverBinding(paths: sysfs.paths, os: sysfs.os, unbindBound: sysfs.writeBound ?? 30) }
 
     public func runDeferringDurability(_ step: Step) throws {
         switch step {

@@ -22,8 +22,10 @@ public struct PCIDeviceReader: Sendable {
             throw VGPUError(.host, "cannot list \(paths.pciDevices): \(error)",
                             fix: "this host has no PCI bus in sysfs, or --sysfs-root names the wrong directory")
         }
-        let groups = (try? os.list(Paths.join(paths.sysfs, "kernel/iommu_groups"))) ?? []
-        return PCIHost(devices: addresses.compactMap(device), iommuEnabled: !groups.isEmpty, cpuVendor: cpuVendor())
+        // The IOMMU is on when PCI functions have groups. Not /sys/kernel/iommu_groups itself: an mdev gets an
+        // emulated group of its own there on a host without an IOMMU (the VM tier's mdev machine showed it).
+        let devices = addresses.compactMap(device)
+        return PCIHost(devices: devices, iommuEnabled: devices.contains { $0.iommuGroup != nil }, cpuVendor: cpuVendor())
     }
 
     private func device(_ address: String) -> PCIDevice? {

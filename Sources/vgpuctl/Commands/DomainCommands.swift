@@ -30,29 +30,45 @@ struct AttachCommand: ParsableCommand {
 struct DetachCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detach",
-        abstract: "Detach a vGPU from its domain (running domain first, then the definition); the vGPU is kept.",
-        usage: "vgpuctl detach <uuid> [--detach-timeout <seconds>] [<options>]",
-        discussion: "A live detach completes only when the guest answers the ACPI unplug request. If it has not after --detach-timeout seconds, nothing is changed and the command fails (exit 5).")
+        abstract: "Detach a vGPU from its domain (running domain first, then the definition); the vGPU is kept. Or give back a passed-through GPU.",
+        usage: "vgpuctl detach <uuid> | <address> [--vm <vm>] [--detach-timeout <seconds>] [<options>]",
+        discussion: """
+            A live detach completes only when the guest answers the ACPI unplug request. If it has not after \
+            --detach-timeout seconds, nothing is changed and the command fails (exit 5). With a PCI ADDRESS \
+            (dddd:bb:ss.f) that 'vgpuctl passthrough' gave a domain, every function of that card is detached and \
+            given back to the driver it had before (refused, exit 5, while a process holds it open); exit 3 when \
+            vgpuctl did not pass it through.
+            """)
 
     @OptionGroup var host: HostOptions
     @OptionGroup var lock: LockOptions
     @OptionGroup var libvirt: LibvirtOptions
-    @Argument(help: "The vGPU's UUID.") var uuid: String
+    @Argument(help: ArgumentHelp("The vGPU's UUID, or the PCI address of a passed-through GPU.", valueName: "uuid-or-address")) var uuid: String
     @Option(help: "The domain to detach it from (needed when several domains' definitions name the vGPU).") var vm: String?
 
+    /// A PCI address names a passed-through GPU; anything else must be a UUID.
+    var address: String? { (try? PCIAddress(parsing: uuid)).map { _ in uuid.lowercased() } }
+
     func validate() throws {
-        _ = try DeviceUUID(parsing: uuid)
+        if address == nil { _ = try DeviceUUID(parsing: uuid) }
         if let vm { _ = try Validation.domainName(vm) }
     }
 
     func run() throws {
-        try host.application(lock: lock, libvirt: libvirt).run(DetachVGPU(DeviceUUID(parsing: uuid), from: vm))
+        let application = host.application(lock: lock, libvirt: libvirt)
+        if let address {
+            for record in try application.run(GiveBackGPU(address, from: vm)) {
+                Console.out("gave \(record.address) back to \(record.driverText) (detached from domain \(record.domain))\n")
+            }
+            return
+        }
+        try application.run(DetachVGPU(DeviceUUID(parsing: uuid), from: vm))
     }
 }
 
 struct DestroyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "destroy", abstract: "Detach and remove every vGPU of a domain, and their definitions.",
+        commandName: "destroy", abstract: "Detach and remove every vGPU of a domain, and their definitions; give back its passed-through GPUs.",
         usage: "vgpuctl destroy --vm <vm> [<options>]",
         discussion: """
             A vGPU that another domain's definition also names is only detached from this domain and kept (with \
@@ -73,9 +89,10 @@ struct DestroyCommand: ParsableCommand {
     /// The command's work, shared with the fast path (FastPath.swift).
     static func run(_ application: Application, vm: String) throws {
         let outcome = try application.run(DestroyDomainVGPUs(domain: vm))
-        if outcome.removed.isEmpty && outcome.kept.isEmpty {
+        if outcome.removed.isEmpty && outcome.kept.isEmpty && outcome.givenBack.isEmpty {
             return Console.out("domain \(vm) references no vGPU: nothing to destroy\n")
         }
+        for record in outcome.givenBack { Console.out("gave \(record.address) back to \(record.driverText)\n") }
         for vgpu in outcome.removed { Console.out("removed \(vgpu.uuid)\n") }
         for vgpu in outcome.kept {
             let others = vgpu.domains.filter { $0 != vm }.joined(separator: ", ")

@@ -5,13 +5,16 @@ import VGPUCore
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List the vGPUs that exist now and the domain using each; with --defined, the definitions.",
-        usage: "vgpuctl list [--defined] [--json] [<options>]",
+        usage: "vgpuctl list [--defined | --passthrough] [--json] [<options>]",
         discussion: """
             The DOMAIN column lists every domain whose definition or running state names the vGPU (several, \
             comma-separated, when shut-off domains share one). It needs libvirt; without it (--no-libvirt, or \
             libvirtd down) it shows '-'. --defined lists persistent definitions (mdevctl's and vgpuctl's) and \
             whether each vGPU runs now; with --json each has "attrs" as mdevctl's --dumpjson shows them, with -v \
-            the table lists them numbered.
+            the table lists them numbered. --passthrough lists the PCI functions 'vgpuctl passthrough' gave a \
+            domain: the domain that owns each, the driver it goes back to, the driver bound now and its lifetime \
+            (persistent: until detach or destroy --vm; domain: until that run of the domain ends); with --json \
+            [{"address", "domain", "original_driver"?, "driver"?, "lifetime"}].
             """)
 
     @OptionGroup var host: HostOptions
@@ -19,12 +22,14 @@ struct ListCommand: ParsableCommand {
     @OptionGroup var libvirt: LibvirtOptions
     @Flag(help: "Do not ask libvirt which domain uses each vGPU.") var noLibvirt = false
     @Flag(help: "List the persistent definitions instead.") var defined = false
+    @Flag(help: "List the passed-through GPUs (their functions) instead.") var passthrough = false
     @Flag(name: .shortAndLong, help: "With --defined: show each definition's attributes, numbered as 'modify --index' takes them.")
     var verbose = false
 
     func run() throws {
         let application = host.application(libvirt: libvirt)
         if defined { return try listDefinitions(application.read(ReadInventory())) }
+        if passthrough { return try listPassthrough(application.read(ReadPassthroughGPUs())) }
         let read = try application.read(ReadVGPUs(domains: !noLibvirt))
         if let missing = read.domainsMissing { Console.error("vgpuctl: note: domains not shown: \(missing)\n") }
         let inventory = read.inventory
@@ -33,6 +38,28 @@ struct ListCommand: ParsableCommand {
         for vgpu in inventory.vgpus {
             table.add(vgpu.uuid.text, vgpu.parent, vgpu.type, vgpu.layout.rawValue, vgpu.domains.isEmpty ? "-" : vgpu.domains.joined(separator: ","))
         }
+        Console.out(table.render() + "\n")
+    }
+
+    private func listPassthrough(_ rows: [ReadPassthroughGPUs.Row]) throws {
+        if output.json {
+            var writer = JSONWriter(.pretty)
+            writer.beginArray()
+            for row in rows {
+                writer.element()
+                writer.beginObject()
+                writer.key("address"); writer.string(row.record.address)
+                writer.key("domain"); writer.string(row.record.domain)
+                if let original = row.record.driver { writer.key("original_driver"); writer.string(original) }
+                if let driver = row.driver { writer.key("driver"); writer.string(driver) }
+                writer.key("lifetime"); writer.string(row.record.lifetime.rawValue)
+                writer.endObject()
+            }
+            writer.endArray()
+            return Console.out(String(decoding: writer.bytes, as: UTF8.self) + "\n")
+        }
+        var table = Table("ADDRESS", "DOMAIN", "GIVEN BACK TO", "DRIVER NOW", "LIFETIME")
+        for row in rows { table.add(row.record.address, row.record.domain, row.record.driverText, row.driver ?? "-", row.record.lifetime.rawValue) }
         Console.out(table.render() + "\n")
     }
 

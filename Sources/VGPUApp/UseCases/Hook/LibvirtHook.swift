@@ -5,7 +5,8 @@ import VGPUHost
 /// `<hook> DOMAIN OPERATION SUB-OPERATION EXTRA [REASON]` with the domain XML on stdin. It handles
 /// `prepare begin` (provide every vGPU before QEMU starts), `migrate begin` on a migration's destination
 /// (provide the incoming domain's vGPUs; print the XML with renamed UUIDs where they are taken here) and
-/// `release end` (remove domain-lifetime vGPUs, and what a failed incoming migration left); every other
+/// `release end` (remove domain-lifetime vGPUs, and what a failed incoming migration left; give back a
+/// domain-lifetime passthrough, see PassthroughPlanner.releaseAtDomainEnd); every other
 /// operation, and every domain without a vGPU, costs one read of stdin and exit 0.
 public struct LibvirtHook: ChangeUseCase {
     /// What libvirt passes; nil for an operation the hook does not handle.
@@ -119,7 +120,10 @@ public struct LibvirtHook: ChangeUseCase {
         case .release(let reason):
             let decision = HookPlanner.releaseDecision(domain, inventory: inventory, running: running, held: held, reason: reason,
                                                        incoming: incoming.read())
-            plan = decision.plan
+            // A --live-only passthrough (domain lifetime) ends with this run: libvirt dropped its hostdev with the
+            // QEMU that used it, so its functions go back to their drivers.
+            let passthrough = PassthroughPlanner.releaseAtDomainEnd(domain: name, records: PassthroughRecords(paths: environment.paths, os: environment.os).all())
+            plan = Plan(operation: decision.plan.operation, steps: decision.plan.steps + passthrough.steps, recovery: decision.plan.recovery)
             warnings = decision.warnings
         }
         if !plan.steps.isEmpty { try session.execute(plan) }

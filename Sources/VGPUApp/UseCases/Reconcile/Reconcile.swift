@@ -50,7 +50,16 @@ public struct Reconcile: ChangeUseCase {
                 return ReconcilePlanner.Domain(name: info.name, isActive: info.isActive, autostart: info.autostart, definition: definition, live: live)
             }
         }
-        return ReconcilePlanner.plan(inventory: inventory, domains: domains, config: try environment.placementConfig(), prune: prune)
+        var report = ReconcilePlanner.plan(inventory: inventory, domains: domains, config: try environment.placementConfig(), prune: prune)
+        // Whole-GPU passthroughs: only with libvirt's answer can a record be known to have lost its domain.
+        let binding = PCIDriverBinding(paths: environment.paths, os: environment.os)
+        let records = binding.records.all()
+        if let domains, !records.isEmpty {
+            let drift = PassthroughPlanner.reconcile(records: records, domains: domains, driver: binding.driver(of:), prune: prune)
+            report.actions += drift.actions
+            report.problems += drift.problems
+        }
+        return report
     }
 }
 
