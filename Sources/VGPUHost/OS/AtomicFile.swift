@@ -18,16 +18,37 @@ extension SystemCalls {
                                   directoryMode: (String) -> mode_t = { _ in 0o755 }) throws(OSError) {
         let directory = Paths.dirname(path)
         let temporary = Paths.join(directory, "." + Paths.basename(path) + AtomicFile.temporarySuffix)
-        try makeDirectories(directory, mode: directoryMode)
-        if exists(temporary) { try unlink(temporary) }
+        // The create is tried first: the directory is there and the temporary is not, nearly always, and asking
+        // first was three more lookups per file (a large apply writes hundreds).
         do {
             try createFile(temporary, contents, mode: mode, sync: durable)
+        } catch where error.errno == ENOENT {
+            try makeDirectories(directory, mode: directoryMode)
+            try createTemporary(temporary, contents, mode: mode, sync: durable)
+        } catch where error.errno == EEXIST {
+            try createTemporary(temporary, contents, mode: mode, sync: durable)
+        } catch {
+            try? unlink(temporary)
+            throw error
+        }
+        do {
             try rename(temporary, path)
         } catch {
             try? unlink(temporary)
             throw error
         }
         if durable { try fsync(directory) }
+    }
+
+    /// Creates the temporary, replacing one a crash left.
+    private func createTemporary(_ temporary: String, _ contents: String, mode: mode_t, sync: Bool) throws(OSError) {
+        if exists(temporary) { try unlink(temporary) }
+        do {
+            try createFile(temporary, contents, mode: mode, sync: sync)
+        } catch {
+            try? unlink(temporary)
+            throw error
+        }
     }
 
     /// Removes `path` if present and, when `durable`, makes the removal durable.
