@@ -23,8 +23,12 @@ extension SystemCalls {
         do {
             try createFile(temporary, contents, mode: mode, sync: durable)
         } catch where error.errno == ENOENT {
-            try makeDirectories(directory, mode: directoryMode)
-            try createTemporary(temporary, contents, mode: mode, sync: durable)
+            // Usually only the last directory is missing (a parent's first definition): make it, and its own parents
+            // only when that says they are missing too.
+            do { try mkdir(directory, mode: directoryMode(directory)) } catch where error.errno == ENOENT {
+                try makeDirectories(directory, mode: directoryMode)
+            } catch where error.errno == EEXIST {}
+            try createTemporary(temporary, contents, mode: mode, sync: durable, fresh: true)
         } catch where error.errno == EEXIST {
             try createTemporary(temporary, contents, mode: mode, sync: durable)
         } catch {
@@ -40,9 +44,9 @@ extension SystemCalls {
         if durable { try fsync(directory) }
     }
 
-    /// Creates the temporary, replacing one a crash left.
-    private func createTemporary(_ temporary: String, _ contents: String, mode: mode_t, sync: Bool) throws(OSError) {
-        if exists(temporary) { try unlink(temporary) }
+    /// Creates the temporary, replacing one a crash left (none can be in a directory just made: `fresh`).
+    private func createTemporary(_ temporary: String, _ contents: String, mode: mode_t, sync: Bool, fresh: Bool = false) throws(OSError) {
+        if !fresh, exists(temporary) { try unlink(temporary) }
         do {
             try createFile(temporary, contents, mode: mode, sync: sync)
         } catch {
