@@ -2,7 +2,7 @@
 # Builds the real-kernel test VM from scratch on a Debian 12 host (idempotent; results cached in $VMTIER_OUT):
 #   - Debian's own 6.12 kernel (linux-image-<ver>-amd64-unsigned, extracted with dpkg -x, never installed)
 #   - the kernel's sample mdev drivers mtty/mdpy/mbochs (samples/vfio-mdev of linux-source-6.12), built out of
-#     tree against the matching linux-headers, with vmtier/patches applied
+#     tree against the matching linux-headers, with vmtier/patches applied; and the lab's own modules (vmtier/modules/)
 #   - a busybox initramfs that loads the modules (and, on the lab machine, the drivers of its PCI devices), mounts the host root read-only over 9p under a tmpfs overlay
 #     and hands over to vmtier/guest/stage2.sh
 #   - the nested guest, vmtier/guest/pciscan (a bare multiboot program; reports its PCI bus on its serial console)
@@ -37,10 +37,22 @@ if [ ! -f "$samples/mtty.ko" ] || [ "$(cat "$samples/.patches" 2>/dev/null)" != 
   echo "$patch_sum" > "$samples/.patches"
 fi
 
+# The lab's own drivers (vmtier/modules/*: nvlab, the NVIDIA-like vendor-specific VFIO driver for the igb VFs), built
+# out of tree like the samples; rebuilt when their sources change.
+labmods="$out/modules-$version"
+labmods_sum=$(cd "$here/modules" && find . -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
+if [ ! -f "$labmods/nvlab/nvlab.ko" ] || [ "$(cat "$labmods/.sources" 2>/dev/null)" != "$labmods_sum" ]; then
+  log "building the lab's modules (nvlab) against linux-headers-$version"
+  rm -rf "$labmods" && mkdir -p "$labmods" && cp -r "$here/modules/nvlab" "$labmods/"
+  make -s -C "/usr/src/linux-headers-$version" M="$labmods/nvlab" modules >"$labmods/build.log" 2>&1 \
+    || { cat "$labmods/build.log" >&2; exit 1; }
+  echo "$labmods_sum" > "$labmods/.sources"
+fi
+
 # Early modules, in load order (busybox insmod needs them decompressed), then the sample drivers.
 initrd="$out/initrd-$version.cpio.gz"
 if [ ! -f "$initrd" ] || [ "$here/guest/init" -nt "$initrd" ] || [ "$samples/mtty.ko" -nt "$initrd" ] \
-   || [ "$0" -nt "$initrd" ]; then
+   || [ "$0" -nt "$initrd" ] || [ "$labmods/nvlab/nvlab.ko" -nt "$initrd" ]; then
   log "assembling the initramfs"
   staging=$(mktemp -d)
   mkdir -p "$staging"/{bin,dev,proc,sys,modules,host,rw,newroot}
@@ -66,6 +78,8 @@ if [ ! -f "$initrd" ] || [ "$here/guest/init" -nt "$initrd" ] || [ "$samples/mtt
     xz -dc "$mods/$m.ko.xz" > "$staging/modules/$name.ko"
     lab="$lab $name"
   done
+  # nvlab binds nothing by itself (its id_table is driver_override only), so loading it changes no other scenario.
+  cp "$labmods/nvlab/nvlab.ko" "$staging/modules/" && lab="$lab nvlab"
   echo "$lab" > "$staging/modules/order.lab"
   (cd "$staging" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd"
   rm -rf "$staging"

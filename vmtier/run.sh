@@ -55,8 +55,12 @@ chmod +x "$results/stage2"
 # Two machines. Scenarios named pci-* run on the lab machine (real PCI topology: q35, an emulated IOMMU, display
 # devices on their own root ports, a shared IOMMU group, a multi-function slot, SR-IOV NICs, two NUMA nodes); every
 # other scenario on the mdev machine (pc, the sample mdev drivers). Each machine boots once for its scenarios.
+# A scenario of another name asks for the lab machine with a line '# vmtier-machine: lab' (bench-vendor-vfio).
 mdev_scenarios="" lab_scenarios=""
-for s in $scenarios; do if [[ $s == pci-* ]]; then lab_scenarios+="$s "; else mdev_scenarios+="$s "; fi; done
+for s in $scenarios; do
+  if [[ $s == pci-* ]] || grep -q '^# vmtier-machine: lab$' "$here/scenarios/$s.sh" 2>/dev/null; then lab_scenarios+="$s "
+  else mdev_scenarios+="$s "; fi
+done
 
 # TCG, as the tier is designed for (about 5 s to boot); KVM first where the host offers it (QEMU falls back).
 accel="-accel tcg,thread=multi -cpu ${VMTIER_CPU:-qemu64}"

@@ -18,9 +18,12 @@ public struct UdevWatcher: Service, CustomStringConvertible {
     let logger: Logger
     /// Called after every event that concerns vGPUs (the metrics refresher's trigger).
     let changed: @Sendable () -> Void
+    /// PF → VFs the config enables (`sriov_numvfs`): enabled again when the PF's driver binds again.
+    let vfs: [(pf: String, count: Int)]
 
     public init(source: UdevEventSource, starter: AutoStarter, keeper: LayoutKeeper? = nil, actions: DaemonActions,
-                metrics: DaemonMetrics, logger: Logger, changed: @escaping @Sendable () -> Void = {}) {
+                metrics: DaemonMetrics, logger: Logger, vfs: [(pf: String, count: Int)] = [], changed: @escaping @Sendable () -> Void = {}) {
+        self.vfs = vfs
         self.source = source
         self.starter = starter
         self.keeper = keeper
@@ -34,6 +37,18 @@ public struct UdevWatcher: Service, CustomStringConvertible {
         let events = Self.stream(source)
         try await withThrowingDiscardingTaskGroup { group in
             for try await event in events.cancelOnGracefulShutdown() {
+                if let (pf, count) = SRIOVPolicy.reenable(on: event, configured: vfs) {
+                    group.addTask { [actions, logger] in
+                        do {
+                            switch try await actions.enableVFs(pf, count) {
+                            case .alreadyEnabled(let current): logger.info("GPU \(pf): driver bound, \(current) VFs already enabled")
+                            case .enabled(let wanted): logger.info("GPU \(pf): driver bound again: enabled \(wanted) VFs (sriov_numvfs)")
+                            }
+                        } catch {
+                            logger.error("GPU \(pf): driver bound, VFs not enabled: \(error)")
+                        }
+                    }
+                }
                 guard let meaning = ParentEvent.from(event) else { continue }
                 metrics.udevEvents.increment()
                 changed()

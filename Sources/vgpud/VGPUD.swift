@@ -20,7 +20,8 @@ struct VGPUD: ParsableCommand {
             parent's auto definitions (vgpuctl define --auto, mdevctl's auto), retrying with exponential backoff \
             (0.5 s doubling to 30 s, 8 attempts). At start it enables the SR-IOV VFs the config asks for \
             ([gpus."PF"] sriov_numvfs = N), waits up to --vf-wait seconds for them, and starts every missing auto \
-            vGPU; when the config selects a layout (layout = "NAME"), it applies it as 'vgpuctl apply' does, at \
+            vGPU; it enables them again whenever such a PF's driver binds again (a driver reload takes the VFs \
+            along); when the config selects a layout (layout = "NAME"), it applies it as 'vgpuctl apply' does, at \
             start and whenever a GPU appears, logging what it changed or why the layout was refused \
             (vgpud_layout_applies_total, vgpud_layout_changes_total, vgpud_layout_apply_failures_total); then it \
             reconciles every --reconcile-interval seconds, never removing anything unless --prune \
@@ -113,7 +114,8 @@ struct VGPUD: ParsableCommand {
                          metrics: metrics, logger: logger, changed: { refresher.trigger() })
         }
         let watcher = UdevWatcher(source: try LibUdevMonitor(), starter: AutoStarter(actions: actions, metrics: metrics, logger: logger),
-                                  keeper: keeper, actions: actions, metrics: metrics, logger: logger, changed: { refresher.trigger() })
+                                  keeper: keeper, actions: actions, metrics: metrics, logger: logger, vfs: settings.vfs,
+                                  changed: { refresher.trigger() })
         let loop = ReconcileLoop(settings: settings, actions: actions, metrics: metrics, logger: logger, keeper: keeper,
                                  changed: { refresher.trigger() })
 

@@ -108,6 +108,23 @@ import Testing
         guard case .refuse(let other) = SRIOVPolicy.decide(pf: "p", wanted: 8, current: 4, total: 16) else { Issue.record("not refused"); return }
         #expect(other.kind == .busy && other.message.contains("already has 4 VFs"), "never through 0: that would destroy the VFs in use")
     }
+
+    /// A PF's driver that unbinds takes its VFs along: when it binds again (a reload), vgpud enables them again.
+    @Test func aConfiguredPFWhoseDriverBindsGetsItsVFsAgain() {
+        let configured = [(pf: "0000:45:00.0", count: 3), (pf: "0000:82:00.0", count: 2)]
+        let bind = UdevEvent(action: "bind", subsystem: "pci", sysname: "0000:82:00.0", devpath: "/devices/pci0000:80/0000:80:01.0/0000:82:00.0",
+                             properties: ["DRIVER": "igb"])
+        let again = SRIOVPolicy.reenable(on: bind, configured: configured)
+        #expect(again?.pf == "0000:82:00.0" && again?.count == 2)
+        var add = bind; add.action = "add"
+        #expect(SRIOVPolicy.reenable(on: add, configured: configured) == nil, "added, not yet bound: no driver to enable VFs through")
+        var other = bind; other.sysname = "0000:17:00.0"
+        #expect(SRIOVPolicy.reenable(on: other, configured: configured) == nil, "a PF the config does not name")
+        var vf = bind; vf.sysname = "0000:82:10.0"; vf.properties = ["DRIVER": "nvlab"]
+        #expect(SRIOVPolicy.reenable(on: vf, configured: configured) == nil, "a VF binding is a parent appearing, not a PF")
+        var mdev = bind; mdev.subsystem = "mdev"
+        #expect(SRIOVPolicy.reenable(on: mdev, configured: configured) == nil)
+    }
 }
 
 @Suite struct InventoryMetricsTests {

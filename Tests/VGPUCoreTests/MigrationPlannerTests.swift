@@ -180,10 +180,10 @@ import Testing
     @Test func aDomainLifetimeRequestGetsTheOverrideWhenMigratable() throws {
         let uuid = Inventories.uuid(1)
         let plan = try DomainPlanner.requestForDomain(type: "mtty-2", uuid: uuid, domain: "web01", inventory: Inventories.samples,
-                                                      hostdev: "<hostdev/>", group: nil, policy: nil, migratable: true)
+                                                      hostdev: { _ in "<hostdev/>" }, group: nil, policy: nil, migratable: true).plan
         #expect(plan.steps.last == .addMigrationOverride(domain: "web01", alias: "ua-vgpu-\(uuid)"))
         let plain = try DomainPlanner.requestForDomain(type: "mtty-2", uuid: uuid, domain: "web01", inventory: Inventories.samples,
-                                                       hostdev: "<hostdev/>", group: nil, policy: nil)
+                                                       hostdev: { _ in "<hostdev/>" }, group: nil, policy: nil).plan
         #expect(!plain.steps.contains(.addMigrationOverride(domain: "web01", alias: "ua-vgpu-\(uuid)")))
     }
 }

@@ -92,6 +92,32 @@ import VGPUHost
         #expect(probe.contents("run/vgpuctl/vf/0000:17:00.4") == nil)
     }
 
+    /// The vendor driver's refusals of a `current_vgpu_type` write (the lab's nvlab module gives both): EINVAL is
+    /// a physical GPU that cannot take one more of the type (exit 4, naming the GPU), EBUSY a VF open through VFIO
+    /// (exit 5); neither leaves the VF's UUID record behind.
+    @Test func vendorDriverRefusalsOfATypeNameTheGPUAndTheFix() throws {
+        let id = uuid("0b1e5c4e-2d4a-4b8e-9b3e-5a1c2d3e4f50")
+        let probe = try TestHost { try FixtureHosts.nvidiaVFIO(at: $0) }
+        let tracer = FaultInjectingOS()
+        try SysfsWriter(paths: probe.paths, os: tracer).assignVF("0000:17:00.4", type: "nvidia-1428", uuid: id)
+        let write = try #require(tracer.calls.filter { $0.operation.mutates }.firstIndex { $0.path.hasSuffix("current_vgpu_type") })
+        let cases: [(Int32, VGPUError.Kind, String, String)] = [
+            (EINVAL, .noCapacity, "GPU 0000:17:00.0 cannot host one more nvidia-1428", "remove a vGPU from 0000:17:00.0"),
+            (EBUSY, .busy, "open through VFIO", "stop the process or domain using VF 0000:17:00.4"),
+        ]
+        for (code, kind, message, fix) in cases {
+            let host = try TestHost { try FixtureHosts.nvidiaVFIO(at: $0) }
+            let writer = SysfsWriter(paths: host.paths, os: FaultInjectingOS(failAt: write + 1, errno: code))
+            let error = #expect(throws: VGPUError.self) { try writer.assignVF("0000:17:00.4", type: "nvidia-1428", uuid: id) }
+            #expect(error?.kind == kind, "errno \(code)")
+            #expect(error?.message.contains(message) == true, "errno \(code): \(error?.message ?? "")")
+            #expect(error?.message.contains("0000:17:00.4/nvidia/current_vgpu_type") == true, "names the path")
+            #expect(error?.fix.contains(fix) == true, "errno \(code): \(error?.fix ?? "")")
+            #expect(host.contents("run/vgpuctl/vf/0000:17:00.4") == nil, "no record left")
+            #expect(host.contents("sys/bus/pci/devices/0000:17:00.4/nvidia/current_vgpu_type") == "0\n", "untouched")
+        }
+    }
+
     @Test func libuuidGivesRandomAndStableNamedUUIDs() {
         let a = LibUUID.random(), b = LibUUID.random()
         #expect(a != b)

@@ -36,6 +36,24 @@ import VGPUHost
         #expect(t4.description?.contains("framebuffer=1024M") == true)
     }
 
+    /// The fixture trees write `creatable_vgpu_types` as NVIDIA's driver does, and so does the lab's nvlab module:
+    /// `Expected/nvlab-creatable_vgpu_types.txt` is this listing, and the VM tier's pci-vendor-vfio compares the
+    /// module's file with it byte for byte, so the reader is tested on the format the kernel module exposes.
+    @Test func theCreatableListingIsTheFormatTheLabModuleExposes() throws {
+        let timeSliced = FixtureHosts.h200Types.filter { (1420...1429).contains($0.0) }
+        let host = try TestHost { sysfs in
+            let tree = try SysfsTree(sysfs: sysfs)
+            try tree.addPCIDevice("0000:45:00.0", numaNode: 0)
+            try tree.addNVIDIAVFIO(try tree.addPCIDevice("0000:45:10.0", numaNode: 0, physfn: "0000:45:00.0"), creatable: timeSliced, current: 0, iommuGroup: 20)
+            return tree
+        }
+        let listing = try #require(host.contents("sys/bus/pci/devices/0000:45:10.0/nvidia/creatable_vgpu_types"))
+        expectOutput(listing, file: "nvlab-creatable_vgpu_types.txt")
+        let vf = try #require(try host.inventory().parent("0000:45:10.0"))
+        #expect(vf.types.map(\.id) == (1420...1429).map { "nvidia-\($0)" })
+        #expect(vf.type("nvidia-1428")?.name == "NVIDIA H200X-70C" && vf.gpu == "0000:45:00.0")
+    }
+
     @Test func vendorSpecificVFIOVFsBelongToTheirPF() throws {
         let host = try TestHost { try FixtureHosts.nvidiaVFIO(at: $0, assigned: ["0000:17:00.5": 1416]) }
         let inventory = try host.inventory()

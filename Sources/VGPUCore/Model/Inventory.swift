@@ -128,3 +128,22 @@ public struct Inventory: Equatable, Sendable {
     /// Every type id offered anywhere, sorted: used to suggest alternatives in error messages.
     public var typeIDs: [String] { Array(Set(parents.flatMap { $0.types.map(\.id) })).sorted() }
 }
+
+extension Inventory {
+    /// The inventory with libvirt's `usage` (which domains' XML names which device) applied: each vGPU's
+    /// `domains`, and every vendor-specific VFIO VF a domain names while it is no vGPU (reserved for a
+    /// domain-lifetime vGPU the hook makes at start) offering nothing, so that no placement takes it.
+    public func annotated(with usage: [HostdevSource: Set<String>]) -> Inventory {
+        var annotated = self
+        for index in annotated.vgpus.indices {
+            annotated.vgpus[index].domains = (usage[annotated.vgpus[index].source] ?? []).sorted()
+        }
+        let vgpuParents = Set(vgpus.map(\.parent))
+        for index in annotated.parents.indices where annotated.parents[index].layout == .nvidiaVFIO {
+            let vf = annotated.parents[index].name
+            guard !vgpuParents.contains(vf), !(usage[.pci(vf)] ?? []).isEmpty else { continue }
+            for type in annotated.parents[index].types.indices { annotated.parents[index].types[type].availableInstances = 0 }
+        }
+        return annotated
+    }
+}

@@ -17,10 +17,14 @@ public struct VGPURequest: Codable, Equatable, Hashable, Sendable {
     /// Set when the vGPU migrates: the source had it defined (with this start policy), so the destination
     /// defines the vGPU it provides. nil: no definition.
     public var defined: Definition.Start?
+    /// A vendor-specific VFIO vGPU of domain lifetime: the VF reserved for it (its PCI address, which the
+    /// domain's `<hostdev type='pci'>` names), given the type at each start and released at each stop.
+    public var vf: String?
 
     public init(uuid: DeviceUUID, type: String, lifetime: Lifetime, group: String? = nil, policy: PlacementPolicy? = nil,
-                defined: Definition.Start? = nil) {
+                defined: Definition.Start? = nil, vf: String? = nil) {
         self.defined = defined
+        self.vf = vf
         self.uuid = uuid
         self.type = type
         self.lifetime = lifetime

@@ -25,6 +25,15 @@ public enum NUMAPinning {
 }
 
 extension NUMAPinning {
+    /// `request` for a domain: preferring the node its inactive XML pins it to (`plan --vm`, `create --vm`).
+    public static func request(_ request: PlacementRequest, forDomain domain: String, inactiveXML: String,
+                               nodeCPUs: [Int: Set<Int>]) throws -> PlacementRequest {
+        let definition = try DomainDocument(xml: inactiveXML, what: "the inactive XML of domain \(domain)")
+        var placed = request
+        placed.numaNode = node(ofDomain: definition, nodeCPUs: nodeCPUs)
+        return placed
+    }
+
     /// The NUMA node a domain pins its memory to (`<numatune><memory nodeset='1'/>`), when it names exactly one.
     public static func memoryNode(of domain: DomainDocument) -> Int? {
         domain.root.path("numatune", "memory")?.attribute("nodeset").flatMap { Int($0) }

@@ -82,8 +82,10 @@ public struct Placer: Sendable {
                     return l != r ? l > r : (lhs.gpu, lhs.name) < (rhs.gpu, rhs.name)
                 }!
                 let hosted = state.count(of: request.type, onGPU: chosen.gpu)
+                let hostedAnywhere = state.parents.contains { state.count(of: request.type, onParent: $0.name) > 0 }
                 why = hosted > 0 ? "pack: GPU \(chosen.gpu) already hosts \(hosted) × \(request.type)"
-                                 : "pack: no GPU hosts \(request.type) yet; \(chosen.gpu) is the first with room"
+                    : hostedAnywhere ? "pack: no GPU with room hosts \(request.type) yet; \(chosen.gpu) is the first with room"
+                    : "pack: no GPU hosts \(request.type) yet; \(chosen.gpu) is the first with room"
             case .spread:
                 // Breadth-first: the GPU with the fewest vGPUs of any type, then the emptiest parent on it.
                 chosen = pool.min { lhs, rhs in
@@ -94,8 +96,20 @@ public struct Placer: Sendable {
                 why = "spread: GPU \(chosen.gpu) is the least loaded (\(state.load(onGPU: chosen.gpu)) vGPUs)"
             }
         }
-        let numaNote = onNode.isEmpty ? "" : "; on the domain's NUMA node \(request.numaNode!)"
-        return Placement(parent: chosen.name, gpu: chosen.gpu, type: request.type, layout: chosen.layout, reason: why + numaNote)
+        return Placement(parent: chosen.name, gpu: chosen.gpu, type: request.type, layout: chosen.layout,
+                         reason: why + Self.numaNote(request, chosen: chosen, preferred: !onNode.isEmpty, state: state))
+    }
+
+    /// Why the NUMA preference did or did not decide: on the domain's node, or why not (no GPU there at all, or
+    /// none there with room), so that `plan` explains a placement on another node.
+    private static func numaNote(_ request: PlacementRequest, chosen: Parent, preferred: Bool, state: SimulatedHost) -> String {
+        guard let node = request.numaNode else { return "" }
+        if preferred { return "; on the domain's NUMA node \(node)" }
+        let landed = chosen.numaNode.map { "node \($0)" } ?? "a GPU with no NUMA node"
+        guard state.parents.contains(where: { $0.numaNode == node }) else {
+            return "; no GPU is on the domain's NUMA node \(node), so \(landed)"
+        }
+        return "; the GPUs on the domain's NUMA node \(node) have no room for \(request.type), so \(landed)"
     }
 
     /// Parents that could take one more vGPU of the type now, honouring group, reservations and homogeneity.

@@ -76,6 +76,7 @@ extension JSONWriter {
             $0.key("lifetime"); $0.string(request.lifetime.rawValue)
             if let policy = request.policy { $0.key("policy"); $0.string(policy.rawValue) }
             $0.key("type"); $0.string(request.type); $0.key("uuid"); $0.string(request.uuid.text)
+            if let vf = request.vf { $0.key("vf"); $0.string(vf) }
         }
     }
 }

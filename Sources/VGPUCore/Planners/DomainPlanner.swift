@@ -21,9 +21,7 @@ public enum DomainPlanner {
                                        inventory: Inventory, placementConfig: PlacementConfig,
                                        hostdev: (VGPU) throws -> String) throws -> (placements: [Placement], plan: Plan) {
         let scope = try scope(config: config, live: live, domain: domain, isActive: isActive)
-        let definition = try DomainDocument(xml: inactiveXML, what: "the inactive XML of domain \(domain)")
-        var placed = request
-        placed.numaNode = NUMAPinning.node(ofDomain: definition, nodeCPUs: nodeCPUs)
+        let placed = try NUMAPinning.request(request, forDomain: domain, inactiveXML: inactiveXML, nodeCPUs: nodeCPUs)
         let (placements, created) = try LifecyclePlanner.create(placed, uuids: uuids, inventory: inventory, config: placementConfig)
         return (placements, try attaching(created, placements: placements, uuids: uuids, domain: domain, scope: scope,
                                           migratable: migratable, hostdev: hostdev))
@@ -77,23 +75,36 @@ public enum DomainPlanner {
     /// `create --vm --lifetime domain`: the domain's definition gets the hostdev and a metadata request; nothing
     /// is created now. The hook creates the vGPU when the domain starts and removes it when it stops.
     /// `migratable`: the definition also gets the migration override, as `create --vm --migratable` gives it.
-    public static func requestForDomain(type: String, uuid: DeviceUUID, domain: String, inventory: Inventory, hostdev: String,
-                                        group: String?, policy: PlacementPolicy?, migratable: Bool = false) throws -> Plan {
+    /// A vendor-specific VFIO type is placed now (its hostdev names a VF by address, so the VF is chosen once,
+    /// preferring `numaNode`) and recorded with the request (`vf`); the hook gives that VF the type at each start
+    /// and releases it at each stop.
+    public static func requestForDomain(type: String, uuid: DeviceUUID, domain: String, inventory: Inventory,
+                                        hostdev: (VGPU) throws -> String, group: String?, policy: PlacementPolicy?,
+                                        migratable: Bool = false, numaNode: Int? = nil,
+                                        config: PlacementConfig = PlacementConfig()) throws -> (plan: Plan, placement: Placement?) {
         let layouts = Set(inventory.parents.filter { $0.type(type) != nil }.map(\.layout))
         guard !layouts.isEmpty else {
             throw VGPUError(.notFound, "no parent offers vGPU type '\(type)'", fix: "see 'vgpuctl types' (known: \(inventory.typeIDs.joined(separator: ", ")))")
         }
-        guard layouts == [.mdev] else {
-            throw VGPUError(.invalidInput, "--lifetime domain is for mdev types; \(type) is a vendor-specific VFIO type",
-                            fix: "use --lifetime persistent (the default) for VF vGPUs")
-        }
         if inventory.vgpu(uuid) != nil || inventory.definition(uuid) != nil {
             throw VGPUError(.invalidInput, "vGPU \(uuid) already exists or is defined", fix: "choose another --uuid, or drop it")
         }
-        let request = VGPURequest(uuid: uuid, type: type, lifetime: .domain, group: group, policy: policy)
-        var steps: [Step] = [.attachHostdev(domain: domain, uuid: uuid, xml: hostdev, scope: .config), .recordVGPU(domain: domain, request: request)]
+        var request = VGPURequest(uuid: uuid, type: type, lifetime: .domain, group: group, policy: policy)
+        var vgpu = VGPU(uuid: uuid, parent: "", type: type, layout: .mdev)
+        var placement: Placement?
+        if layouts == [.nvidiaVFIO] {
+            let placed = try Placer(inventory: inventory, config: config)
+                .place(PlacementRequest(type: type, count: 1, group: group, policy: policy, numaNode: numaNode))[0]
+            vgpu = VGPU(uuid: uuid, parent: placed.parent, type: type, layout: .nvidiaVFIO, pciAddress: placed.parent)
+            request.vf = placed.parent
+            placement = placed
+        } else if layouts != [.mdev] {
+            throw VGPUError(.invalidInput, "type \(type) is offered both as mdev and as vendor-specific VFIO, so the domain's hostdev cannot name it in advance",
+                            fix: "give the domain a persistent vGPU instead: drop --lifetime domain")
+        }
+        var steps: [Step] = [.attachHostdev(domain: domain, uuid: uuid, xml: try hostdev(vgpu), scope: .config), .recordVGPU(domain: domain, request: request)]
         if migratable { steps.append(.addMigrationOverride(domain: domain, alias: DomainEdits.userAlias(for: uuid))) }
-        return Plan(operation: "create --vm \(domain) --lifetime domain", steps: steps)
+        return (Plan(operation: "create --vm \(domain) --lifetime domain", steps: steps), placement)
     }
 
     /// The domain a detach applies to: the one given, else the only one that references the vGPU.

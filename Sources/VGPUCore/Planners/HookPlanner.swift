@@ -41,7 +41,48 @@ public enum HookPlanner {
             for step in plan.steps { host.apply(step) }
             steps += plan.steps
         }
+        for request in requests where request.lifetime == .domain {
+            guard let vf = request.vf, domain.references(.pci(vf)) else { continue }
+            if let step = try prepareVF(vf, for: request, domain: name, inventory: host, running: running, held: held) {
+                host.apply(step)
+                steps.append(step)
+            }
+        }
         return Plan(operation: "hook prepare \(name)", steps: steps)
+    }
+
+    /// A domain-lifetime vendor-specific VFIO vGPU at `prepare begin`: its reserved VF gets the type (nil: it
+    /// already has it, from a start that was not released). Refused, naming the VF and the fix, when the VF is
+    /// gone, another running domain or a process uses it, it runs another vGPU, or its GPU no longer offers the
+    /// type (it hosts another type, or its maximum of this one).
+    static func prepareVF(_ vf: String, for request: VGPURequest, domain name: String, inventory: Inventory,
+                          running: [HostdevSource: Set<String>], held: HeldDevices) throws -> Step? {
+        let uuid = request.uuid
+        guard let parent = inventory.parent(vf) else {
+            throw VGPUError(.notFound, "domain \(name) needs VF \(vf) for its vGPU \(uuid) (\(request.type)), and no VF \(vf) offers vGPU types",
+                            fix: "enable the GPU's VFs (sriov_numvfs; vgpud does it from the config) and let its vendor driver bind them, then start \(name) again")
+        }
+        let others = (running[.pci(vf)] ?? []).subtracting([name]).sorted()
+        guard others.isEmpty else {
+            throw VGPUError(.busy, "domain \(name) names VF \(vf), which running domain \(others.joined(separator: ", ")) uses",
+                            fix: "give \(name) its own: 'vgpuctl destroy --vm \(name)', then 'vgpuctl create --type \(request.type) --vm \(name) --lifetime domain'")
+        }
+        if let current = inventory.vgpus.first(where: { $0.parent == vf }) {
+            guard current.uuid == uuid, current.type == request.type else {
+                throw VGPUError(.busy, "domain \(name) needs VF \(vf) for its vGPU \(uuid) (\(request.type)), but the VF is vGPU \(current.uuid) (\(current.type)) now",
+                                fix: "remove that vGPU ('vgpuctl remove \(current.uuid)') if nothing uses it, or give \(name) another VF: 'vgpuctl destroy --vm \(name)', then 'vgpuctl create --type \(request.type) --vm \(name) --lifetime domain'")
+            }
+            if let holders = held[uuid], !holders.isEmpty {
+                throw VGPUError(.busy, "domain \(name) names VF \(vf) (vGPU \(uuid)), which another process holds: \(holders.map(\.description).joined(separator: "; "))",
+                                fix: "stop process \(holders.map { String($0.pid) }.joined(separator: ", ")), then start \(name) again")
+            }
+            return nil
+        }
+        guard (parent.type(request.type)?.availableInstances ?? 0) > 0 else {
+            throw VGPUError(.noCapacity, "domain \(name) needs VF \(vf) as a \(request.type) vGPU, which it does not offer now (GPU \(parent.gpu) runs another type, or holds its maximum of \(request.type))",
+                            fix: "free GPU \(parent.gpu) (see 'vgpuctl list'), or place \(name)'s vGPU again: 'vgpuctl destroy --vm \(name)', then 'vgpuctl create --type \(request.type) --vm \(name) --lifetime domain'")
+        }
+        return .assignVF(vf: vf, type: request.type, uuid: uuid)
     }
 
     /// Why libvirt released a domain (`release end`'s fourth argument since libvirt 10.5; older ones pass `-`).
@@ -81,7 +122,8 @@ public enum HookPlanner {
         let name = domain.name ?? "?"
         var warnings: [String] = []
         let unused = { (uuid: DeviceUUID) -> Bool in
-            guard (running[.mdev(uuid)] ?? []).subtracting([name]).isEmpty else { return false }
+            let source = inventory.vgpu(uuid)?.source ?? .mdev(uuid)
+            guard (running[source] ?? []).subtracting([name]).isEmpty else { return false }
             guard let holders = held[uuid], !holders.isEmpty else { return true }
             warnings.append("domain \(name): kept vGPU \(uuid), which another process holds: \(holders.map(\.description).joined(separator: "; ")); "
                             + "remove it once that process has let go ('vgpuctl remove \(uuid)', or 'vgpuctl reconcile --prune')")

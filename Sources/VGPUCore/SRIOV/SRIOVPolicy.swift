@@ -21,3 +21,13 @@ public enum SRIOVPolicy {
         return .enable(wanted)
     }
 }
+
+extension SRIOVPolicy {
+    /// The PF whose VFs vgpud enables again on this device event, and how many: a PF the config gives a
+    /// `sriov_numvfs` whose driver has just bound (it was reloaded, or the PF came back), since a driver that
+    /// unbinds takes its VFs with it and binds with none. Other events, and other PFs, enable nothing.
+    public static func reenable(on event: UdevEvent, configured: [(pf: String, count: Int)]) -> (pf: String, count: Int)? {
+        guard event.subsystem == "pci", event.action == "bind" else { return nil }
+        return configured.first { $0.pf == event.sysname }
+    }
+}

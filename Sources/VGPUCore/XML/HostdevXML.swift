@@ -22,7 +22,7 @@ public struct HostdevXML: Sendable {
     public let metadataDevice: Template
 
     public init(mdev: Template, pci: Template, nodedev: Template,
-                metadataDevice: Template = Template(name: "metadata-device", text: "<device uuid='{{uuid}}' type='{{type}}' lifetime='{{lifetime}}'{{#group}} group='{{group}}'{{/group}}{{#policy}} policy='{{policy}}'{{/policy}}{{#defined}} defined='{{defined}}'{{/defined}}/>")) {
+                metadataDevice: Template = Template(name: "metadata-device", text: "<device uuid='{{uuid}}' type='{{type}}' lifetime='{{lifetime}}'{{#group}} group='{{group}}'{{/group}}{{#policy}} policy='{{policy}}'{{/policy}}{{#defined}} defined='{{defined}}'{{/defined}}{{#vf}} vf='{{vf}}'{{/vf}}/>")) {
         self.mdev = mdev
         self.pci = pci
         self.nodedev = nodedev
@@ -73,6 +73,9 @@ public struct PCIAddress: Equatable, Sendable {
         }
         (domain, bus, slot, function) = (String(parts[0]), String(parts[1]), String(slotFunction[0]), String(slotFunction[1]))
     }
+
+    /// `dddd:bb:ss.f`, as it was parsed.
+    public var text: String { "\(domain):\(bus):\(slot).\(function)" }
 
     /// libvirt's node device name for a parent: `pci_0000_3b_00_0` for PCI devices, the name itself otherwise.
     public static func nodedevName(_ parent: String) -> String {

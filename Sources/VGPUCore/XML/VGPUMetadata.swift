@@ -3,10 +3,11 @@
 ///
 ///     <vgpu:vgpus xmlns:vgpu='http://vgpuctl.org/xmlns/domain/1'>
 ///       <device uuid='…' type='mtty-2' lifetime='persistent|domain' [group='…'] [policy='pack|spread']
-///               [defined='auto|manual']/>
+///               [defined='auto|manual'] [vf='dddd:bb:ss.f']/>
 ///
 /// `defined` says the vGPU had a definition with that start policy when the domain left its last host
-/// (`vgpuctl migrate` records it), so the destination defines its vGPU too.
+/// (`vgpuctl migrate` records it), so the destination defines its vGPU too. `vf` is the VF a vendor-specific
+/// VFIO vGPU of domain lifetime is reserved on (the domain's `<hostdev type='pci'>` names it).
 ///     </vgpu:vgpus>
 ///
 /// Only elements in this namespace, directly under `/domain/metadata`, are read; look-alikes in any other
@@ -56,7 +57,13 @@ public enum VGPUMetadata {
             }
             return start
         }
-        return VGPURequest(uuid: uuid, type: type, lifetime: lifetime, group: device.attribute("group"), policy: policy, defined: defined)
+        let vf = try device.attribute("vf").map { text -> String in
+            guard let address = try? PCIAddress(parsing: text), address.text == text else {
+                throw VGPUError(.invalidInput, "device \(uuid) has vf '\(Validation.printable(text))' (a PCI address, dddd:bb:ss.f)")
+            }
+            return text
+        }
+        return VGPURequest(uuid: uuid, type: type, lifetime: lifetime, group: device.attribute("group"), policy: policy, defined: defined, vf: vf)
     }
 
     /// The `<vgpus>` element for `requests` as `virDomainSetMetadata` takes it (libvirt adds the namespace and
@@ -67,7 +74,7 @@ public enum VGPUMetadata {
         let devices = try requests.map { request in
             try template.render(["uuid": request.uuid.text, "type": request.type, "lifetime": request.lifetime.rawValue,
                                  "group": request.group ?? "", "policy": request.policy?.rawValue ?? "",
-                                 "defined": request.defined?.rawValue ?? ""]).trimmingWhitespace
+                                 "defined": request.defined?.rawValue ?? "", "vf": request.vf ?? ""]).trimmingWhitespace
         }
         return "<vgpus>" + devices.joined() + "</vgpus>"
     }

@@ -53,13 +53,8 @@ extension Hypervisor {
         VGPUMetadata.requests(in: try DomainDocument(xml: xml(of: domain, inactive: true), what: "the inactive XML of domain \(domain)")).requests
     }
 
-    /// The inventory with each vGPU's `domains` filled in.
+    /// The inventory with each vGPU's `domains` filled in (and VFs domains reserve left out of placement).
     public func annotate(_ inventory: Inventory) throws -> Inventory {
-        let usage = try usage()
-        var annotated = inventory
-        for index in annotated.vgpus.indices {
-            annotated.vgpus[index].domains = (usage[annotated.vgpus[index].source] ?? []).sorted()
-        }
-        return annotated
+        inventory.annotated(with: try usage())
     }
 }

@@ -92,7 +92,24 @@ public struct SysfsWriter: Sendable {
             try os.write(path, String(number))
         } catch {
             try? records.forget(vf: address)
-            throw Self.hostError(error, doing: "assign \(type) to VF \(address)")
+            throw assignError(error, vf: address, type: type, path: path)
+        }
+    }
+
+    /// The driver's refusals of a `current_vgpu_type` write, in its terms. NVIDIA's listing shows what a VF can
+    /// become at the moment it is read, not how many more the GPU can take, so EINVAL at the write is how a
+    /// physical GPU says it is full (or now hosts another type): no capacity, naming the GPU.
+    func assignError(_ error: OSError, vf address: String, type: String, path: String) -> VGPUError {
+        let gpu = (try? os.readLink(Paths.join(paths.pciDevices, "\(address)/physfn"))).map(Paths.basename) ?? address
+        switch error.errno {
+        case EINVAL:
+            return VGPUError(.noCapacity, "the vendor driver refused \(type) on VF \(address) (\(path): \(error.reason)): GPU \(gpu) cannot host one more \(type) now (it holds its maximum of that type, or runs another type)",
+                             fix: "see what GPU \(gpu)'s VFs offer now with 'vgpuctl types'; place on another GPU (--parent or --group), or remove a vGPU from \(gpu)")
+        case EBUSY:
+            return VGPUError(.busy, "the vendor driver refused \(type) on VF \(address) (\(path): \(error.reason)): the VF is open through VFIO or already another vGPU",
+                             fix: "stop the process or domain using VF \(address) (see 'vgpuctl list'), or choose another VF")
+        default:
+            return Self.hostError(error, doing: "assign \(type) to VF \(address)")
         }
     }
 

@@ -34,7 +34,7 @@ struct CreateCommand: ParsableCommand {
     @Option(help: "Attach the new vGPUs to this libvirt domain (name or UUID).") var vm: String?
     @Flag(help: "With --vm: change only the domain's persistent definition.") var config = false
     @Flag(help: "With --vm: change only the running domain.") var live = false
-    @Option(help: ArgumentHelp("With --vm: persistent (create now and keep), or domain (create nothing now: the libvirt hook creates it when the domain starts and removes it when it stops; see 'vgpuctl install-hook').", valueName: "lifetime"))
+    @Option(help: ArgumentHelp("With --vm: persistent (create now and keep), or domain (create nothing now: the libvirt hook creates it when the domain starts and removes it when it stops; see 'vgpuctl install-hook'; a vendor-specific VFIO type reserves its VF now, typed at each start).", valueName: "lifetime"))
     var lifetime: VGPURequest.Lifetime = .persistent
     @OptionGroup var libvirt: LibvirtOptions
     @OptionGroup(title: "With --vm") var hostdev: HostdevOptions

@@ -2,7 +2,8 @@ import VGPUCore
 import VGPUHost
 
 /// `create --vm --lifetime domain`: records the request and the hostdev in the domain's definition only; the
-/// hook creates the vGPU at each start.
+/// hook creates the vGPU at each start. A vendor-specific VFIO type reserves its VF now (placed preferring the
+/// domain's NUMA node, VFs other domains name left out), since the hostdev names the VF.
 public struct RequestForDomain: ChangeUseCase {
     public var type: String
     public var uuid: DeviceUUID
@@ -20,10 +21,19 @@ public struct RequestForDomain: ChangeUseCase {
         self.hostdev = hostdev
     }
 
-    public func run(in session: Session) throws {
-        let domain = try session.libvirt().domain(self.domain)
-        let xml = try session.templates().hostdev(for: VGPU(uuid: uuid, parent: "", type: type, layout: .mdev), options: hostdev)
-        try session.execute(DomainPlanner.requestForDomain(type: type, uuid: uuid, domain: domain.name, inventory: session.environment.inventory(),
-                                                           hostdev: xml, group: group, policy: policy, migratable: hostdev.migratable))
+    @discardableResult
+    public func run(in session: Session) throws -> Placement? {
+        let connection = try session.libvirt()
+        let domain = try connection.domain(self.domain)
+        let inventory = try session.inventory(domains: true)
+        let pinned = try NUMAPinning.request(PlacementRequest(type: type), forDomain: domain.name,
+                                             inactiveXML: try connection.xml(of: domain.name, inactive: true),
+                                             nodeCPUs: SysfsReader(paths: session.environment.paths, os: session.environment.os).numaNodeCPUs())
+        let templates = try session.templates()
+        let (plan, placement) = try DomainPlanner.requestForDomain(
+            type: type, uuid: uuid, domain: domain.name, inventory: inventory, hostdev: { try templates.hostdev(for: $0, options: hostdev) },
+            group: group, policy: policy, migratable: hostdev.migratable, numaNode: pinned.numaNode, config: session.environment.placementConfig())
+        try session.execute(plan)
+        return placement
     }
 }
