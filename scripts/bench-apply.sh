@@ -3,9 +3,11 @@
 # --host large), paired runs (scripts/bench/paired.c):
 #   1. a full layout (32 x nvidia-500 on every GPU: 256 creates and 256 auto definitions, journaled, GPUs in
 #      parallel lanes) on the mdev tree, against the floor: a serial loop of the same 256 raw sysfs writes
-#      (`echo UUID > .../create`). Both run from a small shell wrapper that first resets the root's state. On a
-#      fixture tree a create is a plain file write (no driver work), so this measures vgpuctl's own cost: reading
-#      the host, planning, the journal and the definitions' durable writes (the floor writes no definition).
+#      (`echo UUID > .../create`), and against the floor + definitions: the same writes, each followed by writing
+#      the same definition file vgpuctl writes (mdevctl's bytes, plain writes, the directories made by one mkdir),
+#      then one `sync -f` (syncfs, as apply makes its definitions durable). All run from a small shell wrapper that
+#      first resets the root's state. On a fixture tree a create is a plain file write (no driver work), so this
+#      measures vgpuctl's own cost: reading the host, planning, the journal and the definitions.
 #   2. a no-op apply (the layout already there: the vendor-specific VFIO tree, whose state is sysfs files) against
 #      `vgpuctl types` on the same tree. Target: at most 20 ms over types.
 # mdevctl cannot run on a fixture tree (it needs the kernel's mdev bus to create anything), so the `mdevctl
@@ -34,6 +36,21 @@ cat > "$work/floor.sh" <<SH
 exec 3<"$work/uuids"
 for parent in "$work"/mdev/class/mdev_bus/*; do read -r u <&3; echo "\$u" > "\$parent/mdev_supported_types/nvidia-500/create"; done
 SH
+# The floor + definitions: the same writes, and the same definition files (plain writes, no temporaries), one syncfs.
+{ printf 'work=%q\n' "$work"; cat <<'SH'; } > "$work/floor-definitions.sh"
+rm -rf "$work/root/etc/mdevctl.d" "$work/root/var/lib/vgpuctl"
+defs=$work/root/etc/mdevctl.d
+parents=("$work"/mdev/class/mdev_bus/*)
+mkdir -p "${parents[@]/#*\/mdev_bus\//$defs/}"
+exec 3<"$work/uuids"
+for parent in "${parents[@]}"; do
+  read -r u <&3
+  echo "$u" > "$parent/mdev_supported_types/nvidia-500/create"
+  printf '{\n  "mdev_type": "nvidia-500",\n  "start": "auto",\n  "attrs": []\n}' > "$defs/${parent##*/}/$u"
+done
+sync -f "$defs"
+SH
+sed -i '1i #!/bin/bash' "$work/floor-definitions.sh"
 cat > "$work/apply.sh" <<SH
 #!/bin/bash
 rm -rf "$work/root/etc/mdevctl.d" "$work/root/var/lib/vgpuctl"
@@ -53,10 +70,15 @@ export work bin baseline runs
 echo "== full layout: 8 GPUs x 32 x nvidia-500 (256 creates + 256 definitions), $runs paired runs each"
 with_baseline=()
 [ -n "$baseline" ] && with_baseline=(::: "baseline vgpuctl apply (full layout)" "$work/apply-baseline.sh")
-paired "$runs" "serial sysfs writes (floor)" "$work/floor.sh" ::: "vgpuctl apply (full layout)" "$work/apply.sh" \
-  "${with_baseline[@]}" ::: "wrapper's reset alone" "$work/reset.sh"
-"$work/apply.sh"
+paired "$runs" "serial sysfs writes (floor)" "$work/floor.sh" ::: "floor + definitions, one syncfs" "$work/floor-definitions.sh" \
+  ::: "vgpuctl apply (full layout)" "$work/apply.sh" "${with_baseline[@]}" ::: "wrapper's reset alone" "$work/reset.sh"
+"$work/apply.sh" >/dev/null
 echo "definitions written by one apply: $(find "$work/root/etc/mdevctl.d" -type f | wc -l)"
+# The floor's definitions are vgpuctl's files (else the row would not be the same work): per parent, same bytes.
+contents() { (cd "$work/root/etc/mdevctl.d" && for d in */; do printf '%s %s\n' "$d" "$(cat "$d"*)"; done | md5sum); }
+applied=$(contents)
+"$work/floor-definitions.sh"
+echo "floor + definitions: $(find "$work/root/etc/mdevctl.d" -type f | wc -l) files, the same bytes as apply's: $([ "$applied" = "$(contents)" ] && echo yes || echo NO)"
 
 echo "== no-op apply on the VFIO tree (layout already applied), $runs paired runs each"
 VGPUCTL_CONFIG="$work/apply.conf" "$bin/vgpuctl" apply --root "$work/root-vfio" --sysfs-root "$work/vfio" >/dev/null 2>&1

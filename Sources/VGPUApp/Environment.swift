@@ -98,10 +98,15 @@ public struct Environment: Sendable {
     /// sysfs plus the persistent definitions; an unreadable definition file is reported, never fatal.
     func inventory() throws -> Inventory {
         var inventory = try SysfsReader(paths: paths, os: os).inventory()
+        inventory.definitions = definitions()
+        return inventory
+    }
+
+    /// The persistent definitions, sorted; an unreadable file is reported on stderr, never fatal.
+    func definitions() -> [Definition] {
         let (definitions, problems) = definitionStore.all()
         for problem in problems { Console.error("vgpuctl: warning: \(problem)\n") }
-        inventory.definitions = definitions.sorted { ($0.parent, $0.uuid) < ($1.parent, $1.uuid) }
-        return inventory
+        return definitions.sorted { ($0.parent, $0.uuid) < ($1.parent, $1.uuid) }
     }
 
     /// The placement config; none means one default group with the pack policy.

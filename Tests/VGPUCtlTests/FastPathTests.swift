@@ -71,25 +71,8 @@ import VGPUFixtures
         for line in text.split(separator: "\n") { #expect(line.count <= 80, "\(line)") }
     }
 
-    /// Runs the built vgpuctl (next to this test bundle) with output to files, COLUMNS and vgpuctl's variables unset.
-    /// Each call has its own output files: the two tests may run at once.
     func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: Data, err: Data) {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vgpuctl")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VGPUCTL_") && $0.key != "COLUMNS" }
-        env.merge(environment) { $1 }
-        process.environment = env
-        let id = UUID().uuidString
-        let (outPath, errPath) = (directory + "/stdout-" + id, directory + "/stderr-" + id)
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, try Data(contentsOf: URL(fileURLWithPath: outPath)), try Data(contentsOf: URL(fileURLWithPath: errPath)))
+        let result = try BuiltVGPUCtl.run(arguments, environment: environment, scratch: directory)
+        return (result.status, result.out, result.err)
     }
 }

@@ -41,21 +41,8 @@ import VGPUFixtures
         #expect(bogus.status == 2)
     }
 
-    /// The built vgpuctl (next to this test bundle), vgpuctl's variables unset.
     func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vgpuctl")
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VGPUCTL_") && $0.key != "COLUMNS" }
-        let id = UUID().uuidString
-        let (outPath, errPath) = (directory + "/stdout-" + id, directory + "/stderr-" + id)
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, try String(contentsOfFile: outPath, encoding: .utf8), try String(contentsOfFile: errPath, encoding: .utf8))
+        let result = try BuiltVGPUCtl.run(arguments, scratch: directory)
+        return (result.status, result.outText, result.errText)
     }
 }

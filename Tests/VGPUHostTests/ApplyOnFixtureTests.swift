@@ -67,6 +67,36 @@ import VGPUHost
         #expect(after.definitions.count == after.vgpus.count)
     }
 
+    /// apply reads only what its layout names: its types, and its GPUs where it names them one by one. A refusal
+    /// still says what the whole host has (every GPU, every type it offers): the same error the planner gives on a
+    /// whole read.
+    @Test func aLayoutReadsOnlyWhatItNamesAndRefusesAsTheWholeHostWould() throws {
+        let host = try largeHost(types: 3)
+        let traced = FaultInjectingOS(SimulatedKernel(tree: host.tree))
+        #expect(try apply(full("nvidia-501"), on: host, os: traced, dryRun: true).acts)
+        let reads = traced.calls.filter { $0.operation == .read }.map(\.path)
+        #expect(reads.contains { $0.contains("/nvidia-501/") })
+        #expect(!reads.contains { $0.contains("/nvidia-500/") || $0.contains("/nvidia-502/") }, "only the named type's files")
+
+        func one(_ gpu: String, _ type: String, _ count: Int = 1) -> DeclaredLayout {
+            DeclaredLayout(name: "one", entries: [.init(gpus: .gpus([gpu]), vgpus: [.init(type: type, count: count)], origin: "t")])
+        }
+        let named = FaultInjectingOS(SimulatedKernel(tree: host.tree))
+        let planned = try apply(one("0000:27:00.0", "A100-2-40C", 2), on: host, os: named, dryRun: true)
+        #expect(planned.result.gpus.map(\.gpu) == ["0000:27:00.0"] && planned.result.gpus[0].created.map(\.type) == ["nvidia-501", "nvidia-501"])
+        let elsewhere = named.calls.filter { call in ["0000:17:", "0000:37:", "0000:47:"].contains { call.path.contains($0) } }
+        #expect(elsewhere.isEmpty, "no other GPU is read: \(elsewhere.prefix(3))")
+
+        for layout in [full("nosuch"), full(count: 5), one("0000:27:00.0", "nvidia-500", 9), one("0000:99:00.0", "nvidia-500"),
+                       one("0000:27:00.0", "A100-9-9C")] {
+            let whole = #expect(throws: VGPUError.self) {
+                try ApplyPlanner.plan(layout, inventory: host.inventory(), config: PlacementConfig(), newUUID: LibUUID.random)
+            }
+            let applied = #expect(throws: VGPUError.self) { try apply(layout, on: host) }
+            #expect(applied?.message == whole?.message && applied?.fix == whole?.fix && applied?.kind == whole?.kind)
+        }
+    }
+
     @Test func aCapacityRefusalChangesNothing() throws {
         let host = try largeHost()
         let before = host.snapshot()

@@ -73,6 +73,35 @@ import VGPUHost
         #expect(vgpu.uuid == (try host.inventory()).vgpus[0].uuid, "a VF assigned by another tool gets a stable UUID")
     }
 
+    /// A scoped read (what `apply` reads) is the whole read narrowed: the named GPUs' parents, each with the named
+    /// types (by id, or by name as `types` shows it, with or without the vendor's prefix), and their vGPUs.
+    @Test(arguments: [FixtureLayout.mdev, .vfio])
+    func aScopedReadIsTheWholeReadNarrowed(layout: FixtureLayout) throws {
+        let host = try TestHost { try FixtureHosts.large(at: $0, gpus: 3, vfsPerGPU: 3, types: 4, layout: layout) }
+        let kernel = SimulatedKernel(tree: host.tree)
+        let vf = FixtureHosts.vfAddress(pf: "0000:27:00.0", index: 1)
+        let writer = SysfsWriter(paths: host.paths, os: kernel), id = uuid("6a0e1f0e-4b2f-4c1a-9d3e-0123456789ab")
+        if layout == .mdev { try writer.createMdev(id, parent: vf, type: "nvidia-502") } else { try writer.assignVF(vf, type: "nvidia-502", uuid: id) }
+        let reader = SysfsReader(paths: host.paths, os: kernel)
+        let whole = try reader.inventory()
+        for scope in [InventoryScope(types: ["nvidia-501"]), InventoryScope(gpus: ["0000:27:00.0"], types: ["A100-3-26C"]),
+                      InventoryScope(gpus: ["0000:17:00.0", "0000:37:00.0", "nosuch"], types: ["NVIDIA A100-1-80C", "nvidia-503"]),
+                      InventoryScope(gpus: ["0000:27:00.0"], types: [])] {
+            let scoped = try reader.inventory(scope: scope)
+            let parents = whole.parents.filter { scope.gpus?.contains($0.gpu) ?? true }
+            #expect(scoped.parents.map(\.name).sorted() == parents.map(\.name).sorted(), "\(scope)")
+            for parent in parents {
+                let wanted = parent.types.filter { type in
+                    scope.types!.contains(type.id) || InventoryScope.named(type.name, isOneOf: scope.types!)
+                }
+                #expect(scoped.parent(parent.name)?.types == wanted, "\(parent.name) in \(scope)")
+                #expect(scoped.parent(parent.name).map { ($0.gpu, $0.vendor, $0.numaNode, $0.layout) } ?? ("", nil, nil, .mdev)
+                        == (parent.gpu, parent.vendor, parent.numaNode, parent.layout))
+            }
+            #expect(scoped.vgpus == whole.vgpus.filter { vgpu in parents.contains { $0.name == vgpu.parent } }, "\(scope)")
+        }
+    }
+
     @Test func missingSysfsIsAHostError() {
         let reader = SysfsReader(paths: HostPaths(root: "/nonexistent-root"))
         let error = #expect(throws: VGPUError.self) { try reader.inventory() }

@@ -1,9 +1,11 @@
 #!/bin/bash
 # Benchmark (not run by default; prints numbers): `vgpuctl apply` of a layout over the lab's parents (mtty with two
 # extra parents, mdpy, mbochs: 5 "GPUs", 28 vGPUs, each defined auto) against the same vGPUs made and defined by a
-# shell loop of `mdevctl define --auto` + `mdevctl start` (what sites script today) and by a serial loop of raw
-# sysfs writes (the floor; it defines nothing). Medians of 5 rounds, the sides' order alternating; the host is
-# reset (vGPUs removed, definitions deleted) between runs, untimed. Then a no-op apply against `vgpuctl types`.
+# shell loop of `mdevctl define --auto` + `mdevctl start` (what sites script today), by a serial loop of raw
+# sysfs writes (the floor; it defines nothing) and by the floor + definitions (the same writes, each followed by
+# writing the definition file vgpuctl writes, mdevctl's bytes, then one `sync -f`: apply's work done by hand).
+# Medians of 5 rounds, the sides' order alternating; the host is reset (vGPUs removed, definitions deleted)
+# between runs, untimed. Then a no-op apply against `vgpuctl types`.
 . "$(dirname "$0")/lib.sh"
 conf=/etc/vgpuctl/vgpuctl.conf
 mkdir -p /etc/vgpuctl
@@ -54,6 +56,21 @@ floor() {
   done <<< "$wanted"
   exec 3<&-
 }
+floor_definitions() {
+  local u
+  exec 3</tmp/bench-uuids
+  mkdir -p $(printf '%s\n' "$wanted" | awk '{ print "/etc/mdevctl.d/" $1 }' | sort -u)
+  while read -r parent type count; do
+    for ((i = 0; i < count; i++)); do
+      read -r u <&3
+      echo "$u" > "/sys/class/mdev_bus/$parent/mdev_supported_types/$type/create" || failed "sysfs create"
+      printf '{\n  "mdev_type": "%s",\n  "start": "auto",\n  "attrs": []\n}' "$type" > "/etc/mdevctl.d/$parent/$u" \
+        || failed "definition write"
+    done
+  done <<< "$wanted"
+  exec 3<&-
+  sync -f /etc/mdevctl.d || failed "sync -f"
+}
 ours() { vg apply >/dev/null 2>&1 || failed "vgpuctl apply"; }
 mdevctl_loop() {
   local u
@@ -71,13 +88,14 @@ timed() { local t; reset_host; t=$(date +%s%N); "$@" >/dev/null; echo $(( ($(dat
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 # Warm every side's files (binaries and libraries come over 9p).
 vg --version >/dev/null; mdevctl list >/dev/null; vg types >/dev/null
-rounds=5 f=() o=() m=()
+rounds=5 f=() d=() o=() m=()
 for r in $(seq $rounds); do
-  if [ $((r % 2)) = 1 ]; then f+=("$(timed floor)"); o+=("$(timed ours)"); m+=("$(timed mdevctl_loop)")
-  else m+=("$(timed mdevctl_loop)"); o+=("$(timed ours)"); f+=("$(timed floor)"); fi
+  if [ $((r % 2)) = 1 ]; then f+=("$(timed floor)"); d+=("$(timed floor_definitions)"); o+=("$(timed ours)"); m+=("$(timed mdevctl_loop)")
+  else m+=("$(timed mdevctl_loop)"); o+=("$(timed ours)"); d+=("$(timed floor_definitions)"); f+=("$(timed floor)"); fi
 done
-floor_ms=$(median "${f[@]}") ours_ms=$(median "${o[@]}") mdevctl_ms=$(median "${m[@]}")
-echo "bench| apply of $total vGPUs on 5 parents, median of $rounds: serial sysfs writes (floor, no definitions): $floor_ms ms (${f[*]}); vgpuctl apply (created + defined auto): $ours_ms ms (${o[*]}); mdevctl define --auto + start loop: $mdevctl_ms ms (${m[*]}); apply/floor $(awk "BEGIN { printf \"%.2f\", $ours_ms / $floor_ms }"), mdevctl/apply $(awk "BEGIN { printf \"%.2f\", $mdevctl_ms / $ours_ms }")"
+floor_ms=$(median "${f[@]}") defs_ms=$(median "${d[@]}") ours_ms=$(median "${o[@]}") mdevctl_ms=$(median "${m[@]}")
+ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
+echo "bench| apply of $total vGPUs on 5 parents, median of $rounds: serial sysfs writes (floor, no definitions): $floor_ms ms (${f[*]}); floor + definitions, one syncfs: $defs_ms ms (${d[*]}); vgpuctl apply (created + defined auto): $ours_ms ms (${o[*]}); mdevctl define --auto + start loop: $mdevctl_ms ms (${m[*]}); apply/floor $(ratio "$ours_ms" "$floor_ms"), apply/(floor + definitions) $(ratio "$ours_ms" "$defs_ms"), mdevctl/apply $(ratio "$mdevctl_ms" "$ours_ms")"
 reset_host; ours
 t=() n=()
 for r in $(seq $rounds); do

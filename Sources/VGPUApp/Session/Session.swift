@@ -68,7 +68,11 @@ public final class Session {
     /// The inventory with each vGPU's domain. `required` false: a host where libvirt is not running (or not even
     /// installed: its library is loaded on first use) has no domain to hold a vGPU, so go on without.
     func inventory(domains required: Bool) throws -> Inventory {
-        let inventory = try environment.inventory()
+        try annotated(environment.inventory(), domains: required)
+    }
+
+    /// `inventory` with each vGPU's domain; `required` as for `inventory(domains:)`.
+    func annotated(_ inventory: Inventory, domains required: Bool) throws -> Inventory {
         do {
             return try libvirt().annotate(inventory)
         } catch let error as VGPUError where !required && (error.message.hasPrefix("could not connect") || error.message.hasPrefix(LibvirtAPI.notLoadedPrefix)) {

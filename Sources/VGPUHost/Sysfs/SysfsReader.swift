@@ -15,43 +15,80 @@ public struct SysfsReader: Sendable {
         self.vfRecords = VFRecords(paths: paths, os: os)
     }
 
-    public func inventory() throws -> Inventory {
+    /// The host, or the part of it `scope` names: the parents of its GPUs (found from the GPU ids, as
+    /// `GPUPresence` finds them, without listing every device) and of their types only the ones it names.
+    public func inventory(scope: InventoryScope = .whole) throws -> Inventory {
         guard os.isDirectory(paths.sysfs) else {
             throw VGPUError(.host, "sysfs root \(paths.sysfs) is not a directory",
                             fix: "mount sysfs at /sys, or point --sysfs-root / VGPUCTL_SYSFS_ROOT at a sysfs tree")
         }
-        let mdevParentNames = (try? os.list(paths.mdevBus)) ?? []
-        let vfNames = ((try? os.list(paths.pciDevices)) ?? []).filter {
-            os.exists(Paths.join(paths.pciDevices, "\($0)/nvidia/creatable_vgpu_types"))
-        }
+        let (mdevParentNames, vfNames) = scope.gpus.map { parentNames(ofGPUs: $0.sorted()) } ?? allParentNames()
         let jobs = mdevParentNames.map { Job.mdevParent($0) } + vfNames.map { Job.vf($0) }
         var results = [(parent: Parent, vgpu: VGPU?)?](repeating: nil, count: jobs.count)
         results.withUnsafeMutableBufferPointer { buffer in
             let slots = UnsafeSendableBuffer(buffer)
             DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
                 switch jobs[index] {
-                case .mdevParent(let name): slots[index] = readMdevParent(name).map { ($0, nil) }
-                case .vf(let address): slots[index] = readVF(address)
+                case .mdevParent(let name): slots[index] = readMdevParent(name, scope: scope).map { ($0, nil) }
+                case .vf(let address): slots[index] = readVF(address, scope: scope)
                 }
             }
         }
         let parents = results.compactMap { $0?.parent }
         let vfVGPUs = results.compactMap { $0?.vgpu }
-        return Inventory(parents: parents, vgpus: readMdevDevices() + vfVGPUs)
+        let mdevVGPUs = readMdevDevices(onParents: scope.gpus == nil ? nil : Set(mdevParentNames))
+        return Inventory(parents: parents, vgpus: mdevVGPUs + vfVGPUs)
     }
 
     private enum Job { case mdevParent(String), vf(String) }
 
+    /// Every mdev parent, and every PCI device that is an NVIDIA vendor-specific VFIO VF.
+    private func allParentNames() -> (mdev: [String], vfs: [String]) {
+        let vfNames = ((try? os.list(paths.pciDevices)) ?? []).filter {
+            os.exists(Paths.join(paths.pciDevices, "\($0)/nvidia/creatable_vgpu_types"))
+        }
+        return ((try? os.list(paths.mdevBus)) ?? [], vfNames)
+    }
+
+    /// The parents whose physical GPU is one of `gpus`: the GPU itself where it is an mdev parent, and its SR-IOV
+    /// VFs (`virtfn*` links) that are mdev parents or vendor-specific VFIO VFs. The same parents the whole read
+    /// gives those GPUs, since a VF's GPU is its `physfn`, the PF whose `virtfn*` names it.
+    private func parentNames(ofGPUs gpus: [String]) -> (mdev: [String], vfs: [String]) {
+        var mdev: [String] = [], vfs: [String] = [], seen: Set<String> = []
+        func add(_ name: String) {
+            guard seen.insert(name).inserted else { return }
+            if os.exists(Paths.join(paths.mdevBus, name)) { mdev.append(name) }
+            if os.exists(Paths.join(paths.pciDevices, "\(name)/nvidia/creatable_vgpu_types")) { vfs.append(name) }
+        }
+        for gpu in gpus {
+            add(gpu)
+            let pf = Paths.join(paths.pciDevices, gpu)
+            for name in (try? os.list(pf)) ?? [] where name.hasPrefix("virtfn") {
+                if let target = try? os.readLink(Paths.join(pf, name)) { add(Paths.basename(target)) }
+            }
+        }
+        return (mdev, vfs)
+    }
+
     // MARK: mdev
 
-    private func readMdevParent(_ name: String) -> Parent? {
+    private func readMdevParent(_ name: String, scope: InventoryScope) -> Parent? {
         let directory = Paths.join(paths.mdevBus, name)
         let typesDirectory = Paths.join(directory, "mdev_supported_types")
         guard let typeIDs = try? os.list(typesDirectory) else { return nil }
-        let types = typeIDs.sorted().map { id -> VGPUType in
+        // Requested types that are not an id here may be a type's name: only then are other types' names read.
+        let byName = scope.types.map { $0.subtracting(typeIDs) } ?? []
+        let types = typeIDs.sorted().compactMap { id -> VGPUType? in
             let typeDirectory = Paths.join(typesDirectory, id)
-            return VGPUType(id: id,
-                            name: attribute(typeDirectory, "name"),
+            let name: String?
+            if scope.wants(typeID: id) {
+                name = attribute(typeDirectory, "name")
+            } else {
+                guard !byName.isEmpty else { return nil }
+                name = attribute(typeDirectory, "name")
+                guard InventoryScope.named(name, isOneOf: byName) else { return nil }
+            }
+            return VGPUType(id: id, name: name,
                             description: attribute(typeDirectory, "description"),
                             deviceAPI: attribute(typeDirectory, "device_api"),
                             availableInstances: attribute(typeDirectory, "available_instances").flatMap { Int($0) } ?? 0)
@@ -61,7 +98,8 @@ public struct SysfsReader: Sendable {
                       numaNode: pciInfo.numaNode, types: types)
     }
 
-    private func readMdevDevices() -> [VGPU] {
+    /// The mdev devices; `parents` non-nil: only those on these parents.
+    private func readMdevDevices(onParents parents: Set<String>?) -> [VGPU] {
         let names = ((try? os.list(paths.mdevDevices)) ?? []).filter(DeviceUUID.looksLikeUUID)
         return names.compactMap { name in
             let link = Paths.join(paths.mdevDevices, name)
@@ -69,6 +107,7 @@ public struct SysfsReader: Sendable {
                   let target = try? os.readLink(link) else { return nil }
             let deviceDirectory = Paths.resolve(target, from: paths.mdevDevices)
             let parent = Paths.basename(Paths.dirname(deviceDirectory))
+            if let parents, !parents.contains(parent) { return nil }
             guard let typeLink = try? os.readLink(Paths.join(link, "mdev_type")) else { return nil }
             let group = (try? os.readLink(Paths.join(link, "iommu_group"))).flatMap { Int(Paths.basename($0)) }
             return VGPU(uuid: uuid, parent: parent, type: Paths.basename(typeLink), layout: .mdev, iommuGroup: group)
@@ -77,11 +116,15 @@ public struct SysfsReader: Sendable {
 
     // MARK: NVIDIA vendor-specific VFIO
 
-    private func readVF(_ address: String) -> (Parent, VGPU?)? {
+    private func readVF(_ address: String, scope: InventoryScope) -> (Parent, VGPU?)? {
         let directory = Paths.join(paths.pciDevices, address)
         guard let listing = attribute(directory, "nvidia/creatable_vgpu_types") else { return nil }
         let current = attribute(directory, "nvidia/current_vgpu_type").flatMap { Int($0) } ?? 0
-        let creatable = NVIDIAVGPUTypes.parse(listing)
+        var creatable = NVIDIAVGPUTypes.parse(listing)
+        if let wanted = scope.types {
+            let byName = wanted.subtracting(creatable.map(\.id))
+            creatable = creatable.filter { wanted.contains($0.id) || InventoryScope.named($0.name, isOneOf: byName) }
+        }
         let types = creatable.map { VGPUType(id: $0.id, name: $0.name, deviceAPI: "vfio-pci", availableInstances: current == 0 ? 1 : 0) }
         let pciInfo = pciIdentity(directory)
         let parent = Parent(name: address, layout: .nvidiaVFIO, gpu: pciInfo.gpu ?? address, vendor: pciInfo.vendor,

@@ -30,25 +30,57 @@ public struct ApplyLayout: ChangeUseCase, Sendable {
     public static let maxLanes = 4
 
     public func run(in session: Session) throws -> Outcome {
-        let environment = session.environment
-        let result = try Self.plan(layout, config: config, environment: environment, inventory: environment.inventory()) { _ in
-            try session.inventory(domains: false)
+        let result = try Self.plan(layout, config: config, environment: session.environment) {
+            try session.annotated($0, domains: false)
         }
         if result.acts { try session.execute(result, progress: progress) }
         return Outcome(result: result, dryRun: false, recovered: session.recovered)
     }
 
-    /// Plans on the sysfs inventory first; only when that plan removes a vGPU are domains (libvirt) and holders
-    /// (/proc) asked, and the plan made again with them: a no-op or create-only apply never loads libvirt.
-    static func plan(_ layout: DeclaredLayout, config: PlacementConfig, environment: Environment, inventory: Inventory,
+    /// Plans on the part of the host the layout names (its GPUs' parents, its types: `DeclaredLayout.inventoryScope`),
+    /// which gives the plan the whole host gives; a refusal is planned again on the whole host, whose message then
+    /// names every GPU and type there is. Domains (libvirt) and holders (/proc) are asked only when the plan
+    /// removes a vGPU, and the plan made again with them: a no-op or create-only apply never loads libvirt.
+    static func plan(_ layout: DeclaredLayout, config: PlacementConfig, environment: Environment,
                      annotated: (Inventory) throws -> Inventory) throws -> ApplyPlanner.Result {
+        // Every definition, read once (a vGPU's may sit under another parent's directory; warnings said once).
+        var definitions: [Definition]?
+        func inventory(_ scope: InventoryScope) throws -> Inventory {
+            var inventory = try SysfsReader(paths: environment.paths, os: environment.os).inventory(scope: scope)
+            if definitions == nil { definitions = environment.definitions() }
+            inventory.definitions = definitions ?? []
+            return inventory
+        }
+        let scope = layout.inventoryScope
+        if scope != .whole {
+            do {
+                return try plan(layout, config: config, environment: environment, inventory: inventory(scope), annotated: annotated)
+            } catch is Refusal {}
+        }
+        do {
+            return try plan(layout, config: config, environment: environment, inventory: inventory(.whole), annotated: annotated)
+        } catch let refusal as Refusal {
+            throw refusal.error
+        }
+    }
+
+    /// The planner's refusal, told apart from a failure to read the host (which a second read would only repeat).
+    private struct Refusal: Error { let error: Error }
+
+    private static func plan(_ layout: DeclaredLayout, config: PlacementConfig, environment: Environment, inventory: Inventory,
+                             annotated: (Inventory) throws -> Inventory) throws -> ApplyPlanner.Result {
+        func planned(_ inventory: Inventory, held: HeldDevices = [:], pciIDs: [String: [String]]) throws -> ApplyPlanner.Result {
+            do {
+                return try ApplyPlanner.plan(layout, inventory: inventory, config: config, held: held, pciIDs: pciIDs, newUUID: LibUUID.random)
+            } catch { throw Refusal(error: error) }
+        }
         let pciIDs = layout.entries.contains { !$0.deviceFilter.isEmpty }
             ? SysfsReader(paths: environment.paths, os: environment.os).pciIDs(ofGPUs: Array(Set(inventory.parents.map(\.gpu))).sorted()) : [:]
-        let first = try ApplyPlanner.plan(layout, inventory: inventory, config: config, pciIDs: pciIDs, newUUID: LibUUID.random)
+        let first = try planned(inventory, pciIDs: pciIDs)
         guard first.removes else { return first }
         let full = try annotated(inventory)
         let held = DeviceHolders(paths: environment.paths, os: environment.os).held(in: full)
-        return try ApplyPlanner.plan(layout, inventory: full, config: config, held: held, pciIDs: pciIDs, newUUID: LibUUID.random)
+        return try planned(full, held: held, pciIDs: pciIDs)
     }
 
     /// The layout `name` names, else the config's selected one.
@@ -100,7 +132,7 @@ public struct PreviewLayout: ReadUseCase {
     }
 
     public func read(in environment: Environment) throws -> ApplyLayout.Outcome {
-        let result = try ApplyLayout.plan(layout, config: config, environment: environment, inventory: environment.inventory()) {
+        let result = try ApplyLayout.plan(layout, config: config, environment: environment) {
             guard let connection = try? environment.connect() else { return $0 }
             return (try? connection.annotate($0)) ?? $0
         }
