@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VGPUApp
 import VGPUCore
 import VGPUFixtures
 import VGPUHost
@@ -197,4 +198,76 @@ import VGPUHost
                     "a give-back that died at call \(crashAt) is finished: every driver back")
         }
     }
+
+    /// What a reboot does to a passthrough: every function back on its own driver, overrides cleared, /run empty;
+    /// /var/lib (where a persistent passthrough's records are) is kept.
+    func reboot(_ host: TestHost) throws {
+        let kernel = SimulatedKernel(tree: host.tree)
+        for address in [Self.alone, Self.card, Self.audio] {
+            try kernel.write(host.tree.path("bus/pci/devices/\(address)/driver_override"), "\n")
+            if let driver = driver(host, address) { try kernel.write(host.tree.path("bus/pci/drivers/\(driver)/unbind"), address) }
+            try? kernel.write(host.tree.path("bus/pci/drivers_probe"), address)
+        }
+        try? FileManager.default.removeItem(atPath: host.root + "/run/vgpuctl")
+    }
+
+    func prepare(_ host: TestHost, xml: String, os: SystemCalls? = nil) throws -> [String] {
+        let environment = Environment(paths: host.paths, os: os ?? SimulatedKernel(tree: host.tree))
+        return try Application(environment: environment, command: "test").run(LibvirtHook(.prepare, domainXML: xml, wait: 0, started: 0)).actions
+    }
+
+    /// A persistent passthrough outlives a reboot: its records are in /var/lib, and the hook binds the card's
+    /// functions to vfio-pci again at the domain's `prepare begin`, after the passthrough's own checks.
+    @Test func theHookBindsAPersistentPassthroughAgainAfterAReboot() throws {
+        let (host, libvirt) = try makeHost()
+        try execute(passthroughPlan(host, Self.card), host, libvirt)
+        let records = binding(host).records.all()
+        #expect(host.contents("var/lib/vgpuctl/passthrough/\(Self.card)") == "domain vm1\ndriver bochs-drm\nlifetime persistent\n")
+        let xml = try libvirt.xml(of: "vm1", inactive: true)
+        #expect(try prepare(host, xml: xml) == [], "on vfio-pci already: nothing to do")
+
+        try reboot(host)
+        #expect(driver(host, Self.card) == "bochs-drm" && binding(host).records.all() == records)
+        #expect(try prepare(host, xml: xml.replacingOccurrences(of: "<hostdev", with: "<nohostdev").replacingOccurrences(of: "</hostdev", with: "</nohostdev")) == [],
+                "a definition that no longer names the card does not take it")
+        #expect(try prepare(host, xml: xml) == ["domain vm1: bind \(Self.card) to vfio-pci (from bochs-drm) for domain vm1",
+                                                "domain vm1: bind \(Self.audio) to vfio-pci (from no driver) for domain vm1"])
+        #expect(driver(host, Self.card) == "vfio-pci" && driver(host, Self.audio) == "vfio-pci")
+        #expect(binding(host).records.all() == records, "the records are as the passthrough wrote them")
+
+        // Refused, naming the fix, with nothing changed: vfio-pci is not loaded after this reboot.
+        try reboot(host)
+        try FileManager.default.removeItem(atPath: host.tree.path("bus/pci/drivers/vfio-pci"))
+        let before = host.snapshot()
+        let error = #expect(throws: VGPUError.self) { try prepare(host, xml: xml) }
+        #expect(error?.message.hasPrefix("domain vm1 cannot start: its passed-through GPU must go back to vfio-pci, and the vfio-pci driver is not loaded") == true)
+        #expect(error?.fix.hasPrefix("modprobe vfio-pci") == true)
+        #expect(changes(before, host.snapshot()).filter { !$0.hasPrefix("run/vgpuctl/") } == [], "only the lock and the hook's statistics")
+    }
+
+    /// After a failure at any OS call of the hook's rebinding, the next start binds it all with the drivers first
+    /// recorded: a rollback drops the records of the functions it gives back, and the failed function's record
+    /// brings the whole card back.
+    @Test func aFailedRebindAtDomainStartIsDoneByTheNextStart() throws {
+        let (probe, probeLibvirt) = try makeHost()
+        try execute(passthroughPlan(probe, Self.card), probe, probeLibvirt)
+        let records = binding(probe).records.all()
+        let xml = try probeLibvirt.xml(of: "vm1", inactive: true)
+        try reboot(probe)
+        let counter = FaultInjectingOS(SimulatedKernel(tree: probe.tree))
+        _ = try prepare(probe, xml: xml, os: counter)
+        #expect(counter.countedCalls > 10)
+        for failAt in 1...counter.countedCalls {
+            let (host, libvirt) = try makeHost()
+            try execute(passthroughPlan(host, Self.card), host, libvirt)
+            try reboot(host)
+            let failing = FaultInjectingOS(SimulatedKernel(tree: host.tree), failAt: failAt)
+            // A failed write of the lock holder or of the hook's statistics does not stop the start.
+            _ = try? prepare(host, xml: xml, os: failing)
+            _ = try prepare(host, xml: xml)
+            #expect(driver(host, Self.card) == "vfio-pci" && driver(host, Self.audio) == "vfio-pci", "failure at call \(failAt)")
+            #expect(binding(host).records.all() == records, "failure at call \(failAt) (\(failing.calls.last?.description ?? ""))")
+        }
+    }
+
 }

@@ -2,7 +2,8 @@
 # Issue 23's whole-GPU passthrough on the lab machine (vmtier/run.sh boots it for pci-* scenarios): libvirtd runs
 # in the lab, `vgpuctl passthrough` binds a bochs-display to vfio-pci and attaches it, and the nested guest
 # (vmtier/guest/pciscan) prints its PCI IDs; the refusals change nothing; the multi-function slot goes together;
-# `detach` and `destroy --vm` give the functions back to their drivers; and passthrough killed with SIGKILL at
+# `detach` and `destroy --vm` give the functions back to their drivers; after a simulated reboot the hook binds a
+# persistent passthrough again when its domain starts; and passthrough killed with SIGKILL at
 # every one of its OS calls, then `recover`, leaves each function on its original driver (or, killed after the
 # journal was cleared, passed through whole).
 set -u
@@ -13,7 +14,8 @@ shared_a=0000:44:01.0 shared_b=0000:44:02.0
 driver() { if [ -e "$pci/$1/driver" ]; then basename "$(readlink "$pci/$1/driver")"; else echo none; fi; }
 drivers() { local d; for d in "$@"; do printf '%s=%s ' "$d" "$(driver "$d")"; done; }
 all_drivers() { drivers $boot_vga $alone $card $card_audio $pcibridge $shared_a $shared_b; }
-records() { ls /run/vgpuctl/passthrough 2>/dev/null | tr '\n' ' '; }
+# A persistent passthrough's records are in /var/lib (they outlive a reboot), a --live one's in /run.
+records() { ls /var/lib/vgpuctl/passthrough /run/vgpuctl/passthrough 2>/dev/null | grep -v -e '^/' -e '^$' | sort | tr '\n' ' '; }
 # The guest's last PCI line has vendor 0x1234 (bochs-display) N times, and with AUDIO=1 the hda's 0x293e.
 guest_line() { grep -a 'nested-guest: pci-devices' "/tmp/$1-console.log" 2>/dev/null | tail -1; }
 bochs_count_is() { local l; l=$(guest_line "$1"); [ "$(grep -o 0x1234 <<<"$l" | wc -l)" = "$2" ] && { [ "$2" = 0 ] || grep -q 0x1111 <<<"$l"; }; }
@@ -65,18 +67,26 @@ pass_alone() {
   expect_eq vfio-pci "$(driver $alone)" "$alone's driver" || return 1
   expect_eq vfio-pci "$(cat $pci/$alone/driver_override)" "driver_override" || return 1
   virsh dumpxml --inactive pt01 | grep -q "bus='0x41'" || { echo "no hostdev in pt01's definition"; virsh dumpxml --inactive pt01; return 1; }
-  grep -q '^driver bochs-drm$' /run/vgpuctl/passthrough/$alone || { echo "record: $(cat /run/vgpuctl/passthrough/$alone)"; return 1; }
+  grep -q '^driver bochs-drm$' /var/lib/vgpuctl/passthrough/$alone || { echo "record: $(cat /var/lib/vgpuctl/passthrough/$alone)"; return 1; }
   echo "note: passthrough to the shut-off pt01 took $(echo "$t1 - $t0" | bc) s"
 }
 check "passthrough $alone --vm pt01 (shut off): vfio-pci, the hostdev in the definition, the driver recorded" pass_alone
 check "another domain may not have it (exit 5)" eval "expect_exit 5 vg passthrough $alone --vm pt02 >/dev/null"
 
-start_sees() {
+# What a reboot does to it: the kernel binds $alone to bochs-drm again (no driver_override) and /run is empty.
+# The record in /var/lib survives, and the hook binds $alone to vfio-pci again at pt01's prepare begin.
+reboot_then_start() {
+  echo > $pci/$alone/driver_override && echo $alone > /sys/bus/pci/drivers/vfio-pci/unbind && echo $alone > /sys/bus/pci/drivers_probe || return 1
+  rm -rf /run/vgpuctl/passthrough
+  expect_eq bochs-drm "$(driver $alone)" "$alone's driver after the 'reboot'" || return 1
+  local out; out=$(vg reconcile --dry-run 2>&1); grep -q "$alone" <<<"$out" && { echo "reconcile reports it: $out"; return 1; }
   virsh start pt01 >/dev/null || return 1
+  expect_eq vfio-pci "$(driver $alone)" "$alone's driver once pt01 started" || return 1
+  expect_eq "$alone " "$(records)" "records: the one in /var/lib, as the passthrough wrote it" || return 1
   guest_sees_bochs pt01 1 || return 1
   echo "note: $(guest_line pt01)"
 }
-check "virsh start pt01: the nested guest sees the bochs-display (1234:1111)" start_sees
+check "after a 'reboot' ($alone on bochs-drm, /run empty) virsh start pt01: the hook binds it again; the guest sees 1234:1111" reboot_then_start
 
 multifunction_live() {
   vg passthrough $card_audio --vm pt01 --live || return 1

@@ -1,7 +1,6 @@
-/// One PCI function vgpuctl moved to `vfio-pci` for a domain, and the driver to give it back to. Kept in
-/// `/run/vgpuctl/passthrough/<address>` while the function is passed through (a reboot binds every device to its
-/// own driver again, so the record rightly goes with /run), and inside the bind step's journal record while the
-/// passthrough runs, so that an interrupted one is undone with the right driver.
+/// One PCI function vgpuctl moved to `vfio-pci` for a domain, and the driver to give it back to. Kept while the
+/// domain has the function (PassthroughRecords says where, by lifetime), and inside the bind step's journal record
+/// while the passthrough runs, so that an interrupted one is undone with the right driver.
 public struct PassthroughRecord: Decodable, Equatable, Hashable, Sendable {
     public var address: String
     /// The driver bound before (nil: none was; `vfio-pci`: it was on vfio-pci already, and stays there).

@@ -148,9 +148,40 @@ public enum PassthroughPlanner {
                     steps: ended.map { .restoreDriver($0) }, recovery: .rollForward)
     }
 
+    /// The hook at `prepare begin`: a persistent passthrough's functions that left vfio-pci (a reboot binds
+    /// every device to its own driver again) are bound to it again before QEMU opens them, after the checks of
+    /// the passthrough itself (the IOMMU, the group, vGPUs, vfio-pci), except the boot-VGA one the operator
+    /// already answered. Only functions the domain's XML still names count; none off vfio-pci: no step.
+    public static func rebindAtDomainStart(_ domain: DomainDocument, records: [PassthroughRecord], host: PCIHost,
+                                           vfioLoaded: Bool) throws(VGPUError) -> [Step] {
+        let name = domain.name ?? "?"
+        let mine = records.filter { $0.domain == name && $0.lifetime == .persistent && domain.references(.pci($0.address)) }
+        var steps: [Step] = []
+        var slotsDone = Set<String>()
+        for record in mine where host.device(record.address)?.driver != "vfio-pci" {
+            guard host.device(record.address) != nil else {
+                throw VGPUError(.notFound, "domain \(name) has PCI device \(record.address) passed through, and the host has no such device now",
+                                fix: "see 'vgpuctl gpus'; give the domain's definition the device's new address ('vgpuctl detach \(record.address) --vm \(name)', then 'vgpuctl passthrough ADDRESS --vm \(name)')")
+            }
+            guard slotsDone.insert(PCIDevice.slot(of: record.address)).inserted else { continue }
+            let card: PassthroughPlan
+            do {
+                card = try plan(PassthroughRequest(address: record.address, domain: name, allowBootVGA: true), host: host,
+                                records: records, vfioLoaded: vfioLoaded)
+            } catch {
+                throw VGPUError(error.kind, "domain \(name) cannot start: its passed-through GPU must go back to vfio-pci, and \(error.message)", fix: error.fix)
+            }
+            for function in card.functions where host.device(function.address)?.driver != "vfio-pci" {
+                steps.append(.bindVFIO(function.record(domain: name, lifetime: .persistent)))
+            }
+        }
+        return steps
+    }
+
     /// Reconcile's part: a passthrough whose domain no longer names the device (undefined, or detached with
     /// virsh) still holds it on vfio-pci; with `prune` it is given back, else reported. A device a domain names
-    /// that has left vfio-pci (rebound by hand) is reported: the domain would not start with it.
+    /// that has left vfio-pci is reported when it is a live-only one (rebound by hand); a persistent one left it at a
+    /// reboot, and the hook binds it again when its domain starts.
     /// `driver`: the driver bound to an address now.
     public static func reconcile(records: [PassthroughRecord], domains: [ReconcilePlanner.Domain], driver: (String) -> String?,
                                  prune: Bool) -> (actions: [ReconcilePlanner.Action], problems: [String]) {
@@ -167,8 +198,10 @@ public enum PassthroughPlanner {
                 } else {
                     problems.append("passthrough of \(record.address): \(why), but it is still on vfio-pci (reconcile --prune, or vgpuctl detach \(record.address), gives it back to \(record.driverText))")
                 }
-            } else if record.driver != "vfio-pci", let now = driver(record.address), now != "vfio-pci" {
-                problems.append("passthrough of \(record.address) to domain \(record.domain): it is bound to \(now), not vfio-pci, so the domain cannot start with it (vgpuctl passthrough \(record.address) --vm \(record.domain) binds it again)")
+            } else if record.driver != "vfio-pci", record.lifetime == .domain, let now = driver(record.address), now != "vfio-pci" {
+                // A persistent one off vfio-pci is a reboot's doing, and the hook binds it again at the domain's
+                // start; a running domain's live-only one was rebound by hand.
+                problems.append("passthrough of \(record.address) to domain \(record.domain): it is bound to \(now), not vfio-pci, so the domain cannot use it (vgpuctl passthrough \(record.address) --vm \(record.domain) --live binds it again)")
             }
         }
         return (actions, problems)

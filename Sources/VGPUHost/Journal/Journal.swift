@@ -90,7 +90,7 @@ public struct Journal: Sendable {
     /// is in flight.
     public func sweepTemporaries() -> [String] {
         let definitions = DefinitionStore(paths: paths, os: os)
-        var directories = [directory, PassthroughRecords(paths: paths, os: os).directory]
+        var directories = [directory] + PassthroughRecords(paths: paths, os: os).directories
         for base in [paths.mdevctlDefinitions, definitions.vfioDirectory] {
             directories += ((try? os.list(base)) ?? []).filter { $0 != "scripts.d" }.map { Paths.join(base, $0) }
         }

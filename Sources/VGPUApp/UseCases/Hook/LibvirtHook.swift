@@ -3,7 +3,8 @@ import VGPUHost
 
 /// The libvirt QEMU hook (`/etc/libvirt/hooks/qemu.d/vgpuctl`): libvirtd runs it for every domain operation as
 /// `<hook> DOMAIN OPERATION SUB-OPERATION EXTRA [REASON]` with the domain XML on stdin. It handles
-/// `prepare begin` (provide every vGPU before QEMU starts), `migrate begin` on a migration's destination
+/// `prepare begin` (provide every vGPU before QEMU starts, and bind a persistent passthrough back to vfio-pci
+/// after a reboot), `migrate begin` on a migration's destination
 /// (provide the incoming domain's vGPUs; print the XML with renamed UUIDs where they are taken here) and
 /// `release end` (remove domain-lifetime vGPUs, and what a failed incoming migration left; give back a
 /// domain-lifetime passthrough, see PassthroughPlanner.releaseAtDomainEnd); every other
@@ -103,10 +104,13 @@ public struct LibvirtHook: ChangeUseCase {
         let incoming = IncomingRecord(environment: environment, domain: name)
         var xml: String?
         var warnings: [String] = []
+        var rebind: Plan?
         let plan: Plan
         switch operation {
         case .prepare:
             plan = try HookPlanner.prepare(domain, inventory: inventory, running: running, held: held, config: environment.placementConfig())
+            // Decided before anything runs, so that a refusal of either changes nothing.
+            rebind = try rebindPassthrough(environment)
         case .migrate:
             let inUse = domain.mdevUUIDs.filter { running[.mdev($0)] != nil }
             let decided = try MigrationPlanner.incoming(domain, inventory: inventory, inUse: Set(inUse), held: held,
@@ -126,9 +130,24 @@ public struct LibvirtHook: ChangeUseCase {
             plan = Plan(operation: decision.plan.operation, steps: decision.plan.steps + passthrough.steps, recovery: decision.plan.recovery)
             warnings = decision.warnings
         }
+        if let rebind, !rebind.steps.isEmpty { try session.execute(rebind) }
         if !plan.steps.isEmpty { try session.execute(plan) }
         if case .release = operation { try incoming.remove() }
-        return Outcome(actions: plan.steps.map { "domain \(name): \($0.summary)" }, xml: xml, warnings: warnings,
+        return Outcome(actions: ((rebind?.steps ?? []) + plan.steps).map { "domain \(name): \($0.summary)" }, xml: xml, warnings: warnings,
                        lockWaitMilliseconds: session.lockWait * 1000)
+    }
+
+    /// A persistent passthrough of this domain back on vfio-pci (after a reboot), as a plan of its own that a
+    /// crash finishes rather than undoes: undoing a bind drops the function's record, and the record is what
+    /// brings the passthrough back. The PCI state is read only when a record names the domain, so a domain
+    /// without one pays one directory listing.
+    private func rebindPassthrough(_ environment: Environment) throws -> Plan {
+        let binding = PCIDriverBinding(paths: environment.paths, os: environment.os)
+        let records = binding.records.all()
+        guard records.contains(where: { $0.domain == name && $0.lifetime == .persistent }) else { return Plan(operation: "", steps: []) }
+        let host = try PCIDeviceReader(paths: environment.paths, os: environment.os).host()
+        return Plan(operation: "bind domain \(name)'s passed-through GPU to vfio-pci again",
+                    steps: try PassthroughPlanner.rebindAtDomainStart(domain, records: records, host: host, vfioLoaded: binding.vfioLoaded),
+                    recovery: .rollForward)
     }
 }
