@@ -36,8 +36,7 @@ gpus = ["mbochs"]
 vgpus = { "mbochs-small" = 2 }
 CONF
 total=$(printf '%s\n' "$wanted" | awk '{ n += $3 } END { print n }')
-rm -f /tmp/bench-failures
-failed() { echo "$1 failed" >&2; echo "$1" >> /tmp/bench-failures; }
+bench_failures_reset
 reset_host() {
   remove_all_mdevs
   for p in mtty mtty1 mtty2 mdpy mbochs; do rm -rf "/etc/mdevctl.d/$p"; done
@@ -103,7 +102,7 @@ for r in $(seq $rounds); do
   s=$(date +%s%N); vg apply >/dev/null 2>&1 || failed "no-op apply"; n+=($(( ($(date +%s%N) - s) / 1000000 )))
 done
 echo "bench| no-op apply, median of $rounds: vgpuctl types $(median "${t[@]}") ms (${t[*]}); vgpuctl apply (nothing to do) $(median "${n[@]}") ms (${n[*]})"
-check "benchmark ran, every command of every side succeeded" test ! -s /tmp/bench-failures
+check "benchmark ran, every command of every side succeeded" bench_succeeded
 reset_host
 if [ -n "${saved_conf:-}" ]; then mv "$saved_conf" "$conf"; else rm -f "$conf"; fi
 check "mtty back to one parent" sh -c "rmmod mtty && insmod '$mtty_ko'"

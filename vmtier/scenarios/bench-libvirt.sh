@@ -5,16 +5,10 @@
 . "$(dirname "$0")/lib.sh"
 remove_all_mdevs
 start_libvirtd
-export LIBVIRT_DEFAULT_URI=qemu:///system
-cat > /tmp/bench.xml <<XML
-<domain type='qemu'><name>bench</name><memory unit='MiB'>128</memory>
-<os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features><devices/></domain>
-XML
-virsh define /tmp/bench.xml >/dev/null
+define_bench_domain
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 # A failing command would make its side look fast: each failure is reported and fails the scenario.
-rm -f /tmp/bench-failures
-failed() { echo "$1 failed" >&2; echo "$1" >> /tmp/bench-failures; }
+bench_failures_reset
 # Warm both sides' files (binaries, libvirt and its libraries come over 9p) so the first row is not the cold read.
 vg --version --verbose >/dev/null; virsh version >/dev/null; mdevctl list >/dev/null
 ours() {  # one vgpuctl create --vm per vGPU, then destroy --vm
@@ -54,6 +48,6 @@ for n in 1 4 16; do
   echo "bench| $n vGPU(s), median of $rounds: vgpuctl create --vm x$n + destroy --vm: $ours ms (${o[*]}); create --count $n --vm + destroy --vm: $counted ms; mdevctl start + virsh attach-device x$n, then detach + stop: $theirs ms (${th[*]}) (vgpuctl/theirs $(awk "BEGIN { printf \"%.2f\", $ours / $theirs }"))"
 done
 # Every command of both halves must have succeeded, or the numbers compare failures.
-check "benchmark ran, every command of both sides succeeded" test ! -s /tmp/bench-failures
+check "benchmark ran, every command of both sides succeeded" bench_succeeded
 remove_all_mdevs
 finish

@@ -16,15 +16,9 @@ driver() { if [ -e "$pci/$1/driver" ]; then basename "$(readlink "$pci/$1/driver
 kdir=/lib/modules/$(uname -r)
 mkdir -p "$kdir" && touch "$kdir/modules.builtin" "$kdir/modules.order" && depmod -a 2>/dev/null
 start_libvirtd
-export LIBVIRT_DEFAULT_URI=qemu:///system
-cat > /tmp/bench.xml <<XML
-<domain type='qemu'><name>bench</name><memory unit='MiB'>128</memory>
-<os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features><devices/></domain>
-XML
-virsh define /tmp/bench.xml >/dev/null
+define_bench_domain
 printf "<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x41' slot='0x00' function='0x0'/></source></hostdev>" > /tmp/h.xml
-rm -f /tmp/bench-failures
-failed() { echo "$1 failed" >&2; echo "$1" >> /tmp/bench-failures; }
+bench_failures_reset
 on() { [ "$(driver $gpu)" = "$1" ] || failed "$2 (driver $(driver $gpu), wanted $1)"; }
 run() { local out; out=$("$@" 2>&1 >/dev/null) || failed "$*: $out"; }
 ours_to() { run vg passthrough $gpu --vm bench; }
@@ -50,7 +44,6 @@ for r in $(seq $rounds); do
 done
 ot=$(median "${ours_to_ms[@]}") ob=$(median "${ours_back_ms[@]}") tt=$(median "${theirs_to_ms[@]}") tb=$(median "${theirs_back_ms[@]}")
 echo "bench| passthrough of $gpu to a shut-off domain, median of $rounds: vgpuctl passthrough $ot ms (${ours_to_ms[*]}), vgpuctl detach $ob ms (${ours_back_ms[*]}); virsh nodedev-detach + attach-device $tt ms (${theirs_to_ms[*]}), virsh detach-device + nodedev-reattach $tb ms (${theirs_back_ms[*]}); round trip vgpuctl/virsh $(awk "BEGIN { printf \"%.2f\", ($ot + $ob) / ($tt + $tb) }")"
-check "benchmark ran, every command of both sides succeeded and left the device where it should be" test ! -s /tmp/bench-failures
-[ -s /tmp/bench-failures ] && sort -u /tmp/bench-failures | sed 's/^/bench| failed: /' 
+check "benchmark ran, every command of both sides succeeded and left the device where it should be" bench_succeeded
 virsh undefine bench >/dev/null
 finish

@@ -24,14 +24,8 @@ setup() {
 }
 check "14 VFs (7 per PF) bound to nvlab" setup
 check "libvirtd starts" start_libvirtd
-export LIBVIRT_DEFAULT_URI=qemu:///system
-cat > /tmp/bench.xml <<XML
-<domain type='qemu'><name>bench</name><memory unit='MiB'>128</memory>
-<os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features><devices/></domain>
-XML
-virsh define /tmp/bench.xml > /dev/null
-rm -f /tmp/bench-failures
-failed() { echo "$1 failed" >&2; echo "$1" >> /tmp/bench-failures; }
+define_bench_domain
+bench_failures_reset
 vg --version --verbose > /dev/null; virsh version > /dev/null   # warm both sides' files (9p)
 hostdev() {  # hostdev VF: the <hostdev> vgpuctl attaches, written by hand
   printf "<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x%s' bus='0x%s' slot='0x%s' function='0x%s'/></source></hostdev>" \
@@ -73,7 +67,7 @@ for n in 1 4 14; do
   o=$(median "${ou[@]}") c=$(median "${cu[@]}") t=$(median "${tu[@]}")
   echo "bench| $n VF(s), median of $rounds: type + attach: vgpuctl create --vm x$n $o ms (${ou[*]}), create --count $n --vm $c ms, shell loop (current_vgpu_type + virsh attach-device) $t ms (${tu[*]}) (vgpuctl/loop $(awk "BEGIN { printf \"%.2f\", $o / $t }"), counted/loop $(awk "BEGIN { printf \"%.2f\", $c / $t }")); detach + release: vgpuctl destroy --vm $(median "${od[@]}") ms, loop $(median "${td[@]}") ms"
 done
-check "benchmark ran, every command of both sides succeeded" test ! -s /tmp/bench-failures
+check "benchmark ran, every command of both sides succeeded" bench_succeeded
 virsh undefine bench > /dev/null 2>&1
 stop_libvirtd > /dev/null 2>&1
 for v in $(vfs_of $pf0) $(vfs_of $pf1); do echo > "$pci/$v/driver_override"; done

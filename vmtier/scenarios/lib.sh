@@ -241,6 +241,20 @@ check_state_after() {  # check_state_after NAME VALUE SEQ [TIMEOUT]
   echo "note: guest $1 state $2 intact: seq $3 before, $last after"
 }
 
+# Benchmarks. A failing command would make its side look fast: `failed WHAT` records it, and each benchmark's
+# last check fails if any did (bench_succeeded).
+bench_failures_reset() { rm -f /tmp/bench-failures; }
+failed() { echo "$1 failed" >&2; echo "$1" >> /tmp/bench-failures; }
+bench_succeeded() { [ ! -s /tmp/bench-failures ] || { sort -u /tmp/bench-failures | sed 's/^/bench| failed: /'; return 1; }; }
+define_bench_domain() {  # the shut-off domain 'bench' the benchmarks attach to (libvirtd runs)
+  export LIBVIRT_DEFAULT_URI=qemu:///system
+  cat > /tmp/bench.xml <<XML
+<domain type='qemu'><name>bench</name><memory unit='MiB'>128</memory>
+<os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features><devices/></domain>
+XML
+  virsh define /tmp/bench.xml > /dev/null
+}
+
 finish() {
   finished=1
   echo "$passed passed, $failed failed"
