@@ -81,6 +81,7 @@ mdev_machine=(-machine pc -smp 2 -m "$memory")
 #     42:00.0    bochs-display + 42:00.1 ich9-intel-hda (0403, no driver): a GPU and its audio function, one slot
 #     43:00.0    pcie-pci-bridge; behind it 44:01.0 and 44:02.0, two bochs-display: one IOMMU group for the three
 #     45:00.0    igb: an SR-IOV physical function (7 VFs) standing for a vendor-specific VFIO GPU
+#     46:00.0    igb: another (bench-vendor-vfio's third GPU, so that it can type 16 VFs; no scenario enables it)
 #   node 1 (pxb1, buses 0x80-0xff): 81:00.0 bochs-display, 82:00.0 igb
 lab_machine=(-machine q35 -smp 2 -m "$memory"
   -device intel-iommu,intremap=on,caching-mode=on
@@ -94,6 +95,7 @@ lab_machine=(-machine q35 -smp 2 -m "$memory"
   -device pcie-root-port,id=rp3,bus=pxb0,chassis=3,addr=0x2 -device pcie-pci-bridge,id=pcibr,bus=rp3
   -device bochs-display,bus=pcibr,addr=0x1 -device bochs-display,bus=pcibr,addr=0x2
   -device pcie-root-port,id=rp4,bus=pxb0,chassis=4,addr=0x3 -device igb,bus=rp4
+  -device pcie-root-port,id=rp7,bus=pxb0,chassis=7,addr=0x4 -device igb,bus=rp7
   -device pxb-pcie,id=pxb1,bus_nr=128,numa_node=1,bus=pcie.0,addr=0x3
   -device pcie-root-port,id=rp5,bus=pxb1,chassis=5,addr=0x0 -device bochs-display,bus=rp5
   -device pcie-root-port,id=rp6,bus=pxb1,chassis=6,addr=0x1 -device igb,bus=rp6)

@@ -128,6 +128,16 @@ destroy_running() {
 check "destroy --vm pt01 (running): detached, $alone back on bochs-drm, no record left" destroy_running
 virsh destroy pt01 >/dev/null 2>&1
 
+undefined_domain() {
+  vg passthrough $alone --vm pt02 >/dev/null || return 1
+  virsh undefine pt02 >/dev/null || return 1
+  vg detach $alone || return 1
+  expect_eq bochs-drm "$(driver $alone)" "$alone given back" || return 1
+  expect_eq "" "$(records)" "passthrough records" || return 1
+  define_pt pt02
+}
+check "detach $alone after its domain was undefined: given back to bochs-drm, no record left" undefined_domain
+
 # A process that holds the device's group keeps it: give-back is refused (exit 5) and the device stays on vfio-pci.
 held_refused() {
   vg passthrough $alone --vm pt02 >/dev/null || return 1

@@ -37,7 +37,7 @@ struct DetachCommand: ParsableCommand {
             --detach-timeout seconds, nothing is changed and the command fails (exit 5). With a PCI ADDRESS \
             (dddd:bb:ss.f) that 'vgpuctl passthrough' gave a domain, every function of that card is detached and \
             given back to the driver it had before (refused, exit 5, while a process holds it open); exit 3 when \
-            vgpuctl did not pass it through.
+            vgpuctl did not pass it through. A card whose domain was undefined since is only given back.
             """)
 
     @OptionGroup var host: HostOptions

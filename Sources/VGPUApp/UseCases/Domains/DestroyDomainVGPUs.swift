@@ -31,7 +31,7 @@ public struct DestroyDomainVGPUs: ChangeUseCase {
         let records = PassthroughRecords(paths: session.environment.paths, os: session.environment.os).all()
         var givenBack: [PassthroughRecord] = []
         if records.contains(where: { $0.domain == domain.name }) {
-            let giveBack = try GiveBackGPU.plan(domain: domain, only: nil, records: records, session: session)
+            let giveBack = try GiveBackGPU.plan(domain: domain, named: domain.name, only: nil, records: records, session: session)
             plan.steps += giveBack.steps
             givenBack = giveBack.steps.compactMap { if case let .restoreDriver(record) = $0 { record } else { nil } }
         }

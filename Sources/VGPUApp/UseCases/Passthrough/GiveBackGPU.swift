@@ -18,25 +18,37 @@ public struct GiveBackGPU: ChangeUseCase {
             throw VGPUError(.notFound, "\(address) is not a device vgpuctl passed through",
                             fix: "see 'vgpuctl list --passthrough'; a device attached by hand is detached with virsh detach-device")
         }
-        let plan = try Self.plan(domain: session.libvirt().domain(name), only: [address], records: records, session: session)
+        let found: DomainInfo?
+        do {
+            found = try session.libvirt().domain(name)
+        } catch let error as VGPUError where error.kind == .notFound && domain == nil {
+            // Undefined since (virsh undefine, or a domain that never came back): nothing names the card any
+            // more, and only its drivers go back.
+            found = nil
+        }
+        let plan = try Self.plan(domain: found, named: name, only: [address], records: records, session: session)
         try session.execute(plan)
         return plan.steps.compactMap { if case let .restoreDriver(record) = $0 { record } else { nil } }
     }
 
-    /// The give-back plan for `domain`'s passed-through devices (`only`: these cards). A shut-off domain has no
-    /// QEMU, so a process holding one of them is foreign: refused before any step, naming it.
-    static func plan(domain: DomainInfo, only: [String]?, records: [PassthroughRecord], session: Session) throws -> Plan {
+    /// The give-back plan for `domain`'s passed-through devices (`only`: these cards; `domain` nil: the domain
+    /// named `name` is gone). Without a running QEMU of the domain, a process holding one of them is foreign:
+    /// refused before any step, naming it.
+    static func plan(domain: DomainInfo?, named name: String, only: [String]?, records: [PassthroughRecord], session: Session) throws -> Plan {
         let libvirt = try session.libvirt()
         let pci = { (xml: String, what: String) throws -> Set<String> in
             Set(try DomainDocument(xml: xml, what: what).sources.compactMap { if case let .pci(address) = $0 { address } else { nil } })
         }
-        let inConfig = try pci(libvirt.xml(of: domain.name, inactive: true), "the inactive XML of domain \(domain.name)")
-        let inLive = domain.isActive ? try pci(libvirt.xml(of: domain.name, inactive: false), "the live XML of domain \(domain.name)") : []
+        var inConfig: Set<String> = [], inLive: Set<String> = []
+        if let domain {
+            inConfig = try pci(libvirt.xml(of: domain.name, inactive: true), "the inactive XML of domain \(domain.name)")
+            if domain.isActive { inLive = try pci(libvirt.xml(of: domain.name, inactive: false), "the live XML of domain \(domain.name)") }
+        }
         let templates = try session.templates()
-        let plan = try PassthroughPlanner.giveBack(domain: domain.name, records: records, only: only, inConfig: inConfig, inLive: inLive) {
+        let plan = try PassthroughPlanner.giveBack(domain: name, records: records, only: only, inConfig: inConfig, inLive: inLive) {
             try templates.hostdev(pciAddress: $0)
         }
-        if !domain.isActive {
+        if domain?.isActive != true {
             let holders = DeviceHolders(paths: session.environment.paths, os: session.environment.os)
             let scanned = holders.scan()
             for step in plan.steps {
