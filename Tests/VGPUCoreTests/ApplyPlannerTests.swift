@@ -181,6 +181,47 @@ import VGPUCore
         #expect(throws: VGPUError.self) { try plan(layout(entry(.all, [("nvidia-1414", 5)])), inventory) }
     }
 
+    /// On a full PF no VF lists anything creatable (the lab's nvlab found it): the layout that made it is still
+    /// met, by id or by a name another GPU lists, and asking for one more is refused for capacity, not as unknown.
+    @Test func aFullVendorSpecificGPUStillOffersTheTypeItRuns() throws {
+        let full = "0000:17:00.0", other = "0000:65:00.0"
+        let vfs = (4..<7).map { "0000:17:00.\($0)" }
+        let running = vfs.prefix(2).enumerated().map { index, vf in
+            VGPU(uuid: Inventories.uuid(index + 1), parent: vf, type: "nvidia-1428", layout: .nvidiaVFIO, pciAddress: vf)
+        }
+        let type = VGPUType(id: "nvidia-1428", name: "NVIDIA H200X-70C", availableInstances: 1)
+        var parents = vfs.map { Parent(name: $0, layout: .nvidiaVFIO, gpu: full, vendor: nvidiaVendorID, types: []) }
+        parents.append(Parent(name: "0000:65:00.4", layout: .nvidiaVFIO, gpu: other, vendor: nvidiaVendorID, types: [type]))
+        var inventory = Inventory(parents: parents, vgpus: running)
+        inventory.definitions = running.map { Definition(uuid: $0.uuid, parent: $0.parent, type: $0.type, start: .auto, layout: .nvidiaVFIO) }
+        let byID = try plan(layout(entry(.gpus([full]), [("nvidia-1428", 2)])), inventory)
+        #expect(!byID.acts && byID.gpus[0].kept.count == 2)
+        #expect(try !plan(layout(entry(.gpus([full]), [("H200X-70C", 2)])), inventory).acts)
+        let more = #expect(throws: VGPUError.self) { try plan(layout(entry(.gpus([full]), [("nvidia-1428", 3)])), inventory) }
+        #expect(more?.kind == .noCapacity, "\(more?.message ?? "")")
+    }
+
+    /// A VF GPU lists only the type it runs (nothing when full), so a retype is planned by id: every vGPU released,
+    /// then one VF each for the new type, up to the VFs there are; the driver has the last word. By name it is
+    /// unknown, since nothing lists it.
+    @Test func aVendorSpecificGPUIsRetypedByID() throws {
+        let gpu = "0000:17:00.0"
+        let vfs = (4..<7).map { "0000:17:00.\($0)" }
+        let running = vfs.prefix(2).enumerated().map { index, vf in
+            VGPU(uuid: Inventories.uuid(index + 1), parent: vf, type: "nvidia-1428", layout: .nvidiaVFIO, pciAddress: vf)
+        }
+        var inventory = Inventory(parents: vfs.map { Parent(name: $0, layout: .nvidiaVFIO, gpu: gpu, vendor: nvidiaVendorID, types: []) }, vgpus: running)
+        inventory.definitions = running.map { Definition(uuid: $0.uuid, parent: $0.parent, type: $0.type, start: .auto, layout: .nvidiaVFIO) }
+        let retyped = try plan(layout(entry(.all, [("nvidia-1426", 3)])), inventory)
+        #expect(retyped.gpus[0].removed.count == 2 && retyped.gpus[0].created.map(\.parent) == vfs)
+        #expect(retyped.plan.steps.prefix(4).allSatisfy { if case .releaseVF = $0 { true } else if case .deleteDefinition = $0 { true } else { false } },
+                "releases first: \(retyped.plan.steps.map(\.summary))")
+        let tooMany = #expect(throws: VGPUError.self) { try plan(layout(entry(.all, [("nvidia-1426", 4)])), inventory) }
+        #expect(tooMany?.kind == .noCapacity)
+        let byName = #expect(throws: VGPUError.self) { try plan(layout(entry(.all, [("H200X-35C", 1)])), inventory) }
+        #expect(byName?.kind == .notFound)
+    }
+
     @Test func groupsIndicesAndDeviceFiltersSelectGPUs() throws {
         let inventory = Inventories.sriov(gpus: 4, vfs: 1)
         let gpus = (0..<4).map { "0000:\(String(format: "%02x", 0x10 + $0)):00.0" }

@@ -109,6 +109,17 @@ import Testing
         #expect(other.kind == .busy && other.message.contains("already has 4 VFs"), "never through 0: that would destroy the VFs in use")
     }
 
+    /// `apply` enables VFs only on a PF that has none: the config's count, else every VF it supports.
+    @Test func applyEnablesVFsOnlyWhereThereAreNone() {
+        #expect(SRIOVPolicy.enableForLayout(pf: "p", configured: nil, current: 0, total: 7) == .enable(7))
+        #expect(SRIOVPolicy.enableForLayout(pf: "p", configured: 3, current: 0, total: 7) == .enable(3))
+        #expect(SRIOVPolicy.enableForLayout(pf: "p", configured: 3, current: 2, total: 7) == nil, "VFs exist: the GPU wait covers their binding")
+        #expect(SRIOVPolicy.enableForLayout(pf: "p", configured: nil, current: 0, total: nil) == nil, "no count known")
+        #expect(SRIOVPolicy.enableForLayout(pf: "p", configured: nil, current: 0, total: 0) == nil)
+        guard case .refuse(let error)? = SRIOVPolicy.enableForLayout(pf: "p", configured: 9, current: 0, total: 7) else { Issue.record("not refused"); return }
+        #expect(error.kind == .invalidInput)
+    }
+
     /// A PF's driver that unbinds takes its VFs along: when it binds again (a reload), vgpud enables them again.
     @Test func aConfiguredPFWhoseDriverBindsGetsItsVFsAgain() {
         let configured = [(pf: "0000:45:00.0", count: 3), (pf: "0000:82:00.0", count: 2)]

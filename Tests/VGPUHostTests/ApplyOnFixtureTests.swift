@@ -151,6 +151,40 @@ import VGPUHost
             #expect(none || all, "crash at call \(crashAt) of \(counter.countedCalls): \(vgpus.count) vGPUs")
         }
     }
+
+    /// PFs a layout names by address that have no VFs get them before the GPU wait: the config's `sriov_numvfs`,
+    /// else all the PF supports. A dry run only says so; a count the PF cannot give is refused with nothing written.
+    /// On a fixture tree no VF appears after the write, so the wait then ends naming the PFs.
+    @Test func aNamedPFWithoutVFsGetsThemEnabledBeforeTheWait() throws {
+        let host = try TestHost { try FixtureHosts.pciLab(at: $0) }
+        let file = host.directory + "/vgpuctl.conf"
+        let numVFs = { (pf: String) in try String(contentsOfFile: host.paths.pciDevices + "/\(pf)/sriov_numvfs", encoding: .utf8) }
+        func perform(dryRun: Bool, numVFsOf82: Int) throws -> ApplyLayout.Outcome {
+            try """
+                [gpus."0000:82:00.0"]
+                sriov_numvfs = \(numVFsOf82)
+                [[layouts.vf.entries]]
+                gpus = ["0000:45:00.0", "0000:82:00.0"]
+                vgpus = { "nvidia-1428" = 2 }
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            let environment = Environment(paths: host.paths, os: SimulatedKernel(tree: host.tree), configFile: file, libvirtURI: "test:///nonexistent-apply")
+            return try Application(environment: environment, lockWait: 0, command: "vgpuctl apply vf")
+                .perform(ApplyDeclaredLayout(.config(name: "vf"), dryRun: dryRun, gpuWait: 0.2))
+        }
+
+        let refused = #expect(throws: VGPUError.self) { try perform(dryRun: false, numVFsOf82: 9) }
+        #expect(refused?.kind == .invalidInput && refused?.message.contains("0000:82:00.0: sriov_numvfs = 9") == true, "\(refused?.message ?? "")")
+        #expect(try numVFs("0000:45:00.0").hasPrefix("0") && numVFs("0000:82:00.0").hasPrefix("0"), "a refusal writes nothing")
+
+        let dry = try perform(dryRun: true, numVFsOf82: 4)
+        #expect(dry.acts && dry.result.gpus.isEmpty)
+        #expect(dry.vfsEnabled == [VFEnabling(pf: "0000:45:00.0", count: 7), VFEnabling(pf: "0000:82:00.0", count: 4)])
+        #expect(try numVFs("0000:45:00.0").hasPrefix("0"), "a dry run enables nothing")
+
+        let missing = #expect(throws: VGPUError.self) { try perform(dryRun: false, numVFsOf82: 4) }
+        #expect(missing?.kind == .notFound && missing?.message.contains("0000:45:00.0, 0000:82:00.0") == true, "\(missing?.message ?? "")")
+        #expect(try numVFs("0000:45:00.0") == "7\n" && numVFs("0000:82:00.0") == "4\n")
+    }
 }
 
 final class Lines: @unchecked Sendable {

@@ -27,6 +27,11 @@ public enum ApplyPlanner {
         /// Every GPU the layout names, sorted; those with nothing to do have no steps.
         public var gpus: [GPUChange]
 
+        public init(layout: String, gpus: [GPUChange]) {
+            self.layout = layout
+            self.gpus = gpus
+        }
+
         /// One plan: the lanes' steps one GPU after another. The journal records it whole; a crash is rolled back
         /// step by step in reverse, which undoes each GPU's steps in reverse whatever order the lanes ran in.
         public var plan: Plan { Plan(operation: "apply \(layout)", steps: gpus.flatMap(\.steps), recovery: .rollBack) }
@@ -134,8 +139,17 @@ public enum ApplyPlanner {
     /// A type id or name to the id the GPU offers; nil (and a problem) when unknown, ambiguous or not offered.
     static func resolve(_ text: String, on gpu: String, inventory: Inventory, problems: inout Problems) -> String? {
         let parents = inventory.parents.filter { $0.gpu == gpu }
-        let offered = parents.flatMap(\.types)
-        if offered.contains(where: { $0.id == text }) { return text }
+        let names = Set(parents.map(\.name))
+        // A full GPU of NVIDIA's vendor-specific VFIO lists nothing creatable on any VF, yet it offers the types its
+        // vGPUs run: those, named as any GPU lists them (an id names one type on every GPU).
+        let hosted = Set(inventory.vgpus.filter { names.contains($0.parent) }.map(\.type))
+        let offered = parents.flatMap(\.types) + inventory.parents.flatMap(\.types).filter { hosted.contains($0.id) }
+        if hosted.contains(text) || offered.contains(where: { $0.id == text }) { return text }
+        // Such a GPU running vGPUs lists only their type, so another of NVIDIA's types can be planned only by id: the
+        // GPU is emptied for it (see HostAfter), and the driver accepts the type or refuses it, which rolls the apply
+        // back. An idle GPU lists all it offers, so there the listing decides.
+        if !hosted.isEmpty, parents.contains(where: { $0.layout == .nvidiaVFIO }), text.hasPrefix("nvidia-"),
+           let number = Int(text.dropFirst("nvidia-".count)), number > 0 { return text }
         let byName = Set(offered.filter { matches(name: $0.name, text) }.map(\.id)).sorted()
         if byName.count == 1 { return byName[0] }
         if byName.count > 1 {
@@ -262,10 +276,13 @@ public enum ApplyPlanner {
         var emptied: Set<String> = []
         let nvidia: Bool
         let gpuTypes: Set<String>
+        /// A vendor-specific VFIO GPU whose every vGPU goes: each of its VFs may take one vGPU of any type.
+        let vfGPUEmptied: Bool
 
         init(parents: [Parent], kept: [VGPU], removed: [VGPU], nvidia: Bool) {
             self.nvidia = nvidia
             gpuTypes = Set(parents.flatMap { $0.types.map(\.id) })
+            vfGPUEmptied = kept.isEmpty && !removed.isEmpty && parents.allSatisfy { $0.layout == .nvidiaVFIO }
             for parent in parents {
                 free[parent.name] = Dictionary(parent.types.map { ($0.id, $0.availableInstances) }, uniquingKeysWith: max)
             }
@@ -279,6 +296,7 @@ public enum ApplyPlanner {
             // An NVIDIA parent hosts one type at a time (a VF: one vGPU), whatever the other types' counts say.
             if nvidia, here.contains(where: { $0.key != type && $0.value > 0 }) { return false }
             if (free[parent.name]?[type] ?? 0) > 0 { return true }
+            if vfGPUEmptied { return here.values.reduce(0, +) == 0 }
             // A homogeneous GPU that changes type offers the new one only once the old ones are gone, so sysfs
             // showed none: an emptied VF takes one vGPU; an emptied mdev parent as many as the type's
             // `max_instance` says (NVIDIA's description). The kernel has the last word (a refusal rolls back).

@@ -23,6 +23,15 @@ public enum SRIOVPolicy {
 }
 
 extension SRIOVPolicy {
+    /// What `apply` does with a PF its layout names by address that hosts no vGPU parent yet: enables its VFs where
+    /// it has none, the config's `sriov_numvfs` for it or else every VF it supports (as NVIDIA's `sriov-manage -e`
+    /// does); nil where it has VFs already (their vendor driver may still be binding them: the GPU wait covers
+    /// that) or no count is known.
+    public static func enableForLayout(pf: String, configured: Int?, current: Int, total: Int?) -> Decision? {
+        guard current == 0, let wanted = configured ?? total, wanted > 0 else { return nil }
+        return decide(pf: pf, wanted: wanted, current: current, total: total)
+    }
+
     /// The PF whose VFs vgpud enables again on this device event, and how many: a PF the config gives a
     /// `sriov_numvfs` whose driver has just bound (it was reloaded, or the PF came back), since a driver that
     /// unbinds takes its VFs with it and binds with none. Other events, and other PFs, enable nothing.

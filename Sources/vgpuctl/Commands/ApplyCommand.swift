@@ -12,7 +12,7 @@ struct ApplyCommand: ParsableCommand {
             surplus is removed with its definition. A surplus vGPU a domain uses or names in its definition, or a \
             process holds, is never taken: the whole layout is refused, naming each. GPUs the layout does not name \
             are left alone. The work is one journaled operation (a crash is undone by the next command or \
-            'vgpuctl recover'), run on up to 4 GPUs at once, each GPU's steps in order; a line per GPU goes to \
+            'vgpuctl recover'), run on up to 8 GPUs at once, each GPU's steps in order; a line per GPU goes to \
             standard error as it completes. Running it twice changes nothing the second time.
 
             NAME defaults to the config file's layout = "NAME". With --from-vgpu-device-manager FILE, the layout is \
@@ -20,15 +20,19 @@ struct ApplyCommand: ParsableCommand {
             with devices, device-filter and vgpu-devices) and NAME is the LABEL; the file is read by \
             /usr/libexec/vgpuctl/vgpu-layout-import (VGPUCTL_LAYOUT_IMPORT overrides the path), given 60 s.
 
-            Before planning, apply waits up to --gpu-wait seconds (default 10) for every GPU the layout names by id \
-            to appear as a vGPU parent (a driver still loading, VFs still being enabled), saying on standard error \
-            what it waits for; a GPU still missing then exits 3, naming it.
+            Before planning, apply enables the SR-IOV VFs of every PF the layout names by PCI address that has none \
+            (NVIDIA's vendor-specific VFIO): [gpus."PF"] sriov_numvfs from the config, else every VF the PF supports. \
+            It then waits up to --gpu-wait seconds (default 10) for every GPU the layout names by id to appear as a \
+            vGPU parent (a driver still loading, VFs still being bound), saying on standard error what it waits for; \
+            a GPU still missing then exits 3, naming it. With --dry-run it enables nothing: it says which VFs it \
+            would enable and exits 2, and plans their vGPUs once they exist.
 
             EXIT CODES (besides those below): 0 when the host matches the layout (already, or after the apply); \
             with --dry-run, 0 when the host already matches and 2 when apply would act. A refused layout changes \
             nothing and exits 2 (a GPU named twice, mixed types on a GPU that runs one type at a time, a type the \
             GPU does not offer or an ambiguous name, a reserved GPU, a mistake in the vgpu-device-manager file: \
-            its line), 3 (an unknown layout, label, GPU, group or type, a GPU still missing after --gpu-wait), 5 (a \
+            its line, a sriov_numvfs the PF cannot give), 3 (an unknown layout, label, GPU, group or type, a GPU \
+            still missing after --gpu-wait), 5 (a \
             domain or process uses a vGPU the layout would remove) or 4 (more than a GPU can hold); 8 when the \
             vgpu-device-manager reader is missing or times out.
 
@@ -80,9 +84,12 @@ struct ApplyCommand: ParsableCommand {
 
     static func text(_ outcome: ApplyLayout.Outcome) -> String {
         let result = outcome.result
-        guard result.acts else { return "layout \(result.layout): nothing to do (\(result.gpus.count) GPU(s) match)\n" }
-        var lines: [String] = []
+        guard outcome.acts else { return "layout \(result.layout): nothing to do (\(result.gpus.count) GPU(s) match)\n" }
         let verb = outcome.dryRun ? "would" : "did"
+        var lines = outcome.vfsEnabled.map { "PF \($0.pf): \(verb): enable \($0.count) VFs (sriov_numvfs)" }
+        if outcome.dryRun && !outcome.vfsEnabled.isEmpty {
+            lines.append("layout \(result.layout): its vGPUs are planned once the VFs exist (run apply)")
+        }
         for change in result.gpus {
             guard change.acts else { lines.append("GPU \(change.gpu): matches (\(change.kept.count) kept)"); continue }
             lines.append("GPU \(change.gpu): \(change.created.count) to create, \(change.removed.count) to remove, \(change.kept.count) kept")
@@ -92,9 +99,9 @@ struct ApplyCommand: ParsableCommand {
     }
 }
 
-/// `apply --json`: {"layout", "dry_run", "changed", "gpus": [{"gpu", "kept": [uuid], "created": [{"uuid",
-/// "parent", "type"}], "removed": [{"uuid", "parent", "type"}], "defined": [uuid], "steps": [text]}], "recovered"}.
-/// `changed`: whether the host was (with --dry-run: would be) changed.
+/// `apply --json`: {"layout", "dry_run", "changed", "vfs_enabled": [{"pf", "count"}], "gpus": [{"gpu", "kept":
+/// [uuid], "created": [{"uuid", "parent", "type"}], "removed": [{"uuid", "parent", "type"}], "defined": [uuid],
+/// "steps": [text]}], "recovered"}. `changed`: whether the host was (with --dry-run: would be) changed.
 struct ApplyJSON: Encodable {
     struct Device: Encodable {
         let uuid: String
@@ -109,9 +116,14 @@ struct ApplyJSON: Encodable {
         let defined: [String]
         let steps: [String]
     }
+    struct VFs: Encodable {
+        let pf: String
+        let count: Int
+    }
     let layout: String
     let dryRun: Bool
     let changed: Bool
+    let vfsEnabled: [VFs]
     let gpus: [GPU]
     let recovered: [String]
 
@@ -119,6 +131,7 @@ struct ApplyJSON: Encodable {
         layout = outcome.result.layout
         dryRun = outcome.dryRun
         changed = outcome.acts
+        vfsEnabled = outcome.vfsEnabled.map { VFs(pf: $0.pf, count: $0.count) }
         gpus = outcome.result.gpus.map { change in
             GPU(gpu: change.gpu, kept: change.kept.map(\.uuid.text),
                 created: change.created.map { Device(uuid: $0.uuid.text, parent: $0.parent, type: $0.type) },
@@ -128,5 +141,5 @@ struct ApplyJSON: Encodable {
         recovered = outcome.recovered
     }
 
-    enum CodingKeys: String, CodingKey { case layout, dryRun = "dry_run", changed, gpus, recovered }
+    enum CodingKeys: String, CodingKey { case layout, dryRun = "dry_run", changed, vfsEnabled = "vfs_enabled", gpus, recovered }
 }

@@ -2,8 +2,9 @@ import VGPUCore
 import VGPUHost
 
 /// `vgpuctl apply` and vgpud's layout keeper, whole: find the layout (the config's, or a label of NVIDIA
-/// vgpu-device-manager's file), wait (bounded) for the GPUs it names, then preview it (`dryRun`) or apply it. The
-/// finding and waiting take no lock; only `ApplyLayout` runs in a session.
+/// vgpu-device-manager's file), enable the VFs of the PFs it names that have none (`EnableLayoutVFs`), wait
+/// (bounded) for the GPUs it names, then preview it (`dryRun`) or apply it. The finding and waiting take no lock;
+/// only the VF enabling and `ApplyLayout` run in a session.
 public struct ApplyDeclaredLayout: ProcedureUseCase {
     public enum Source: Sendable {
         /// `[[layouts.NAME.entries]]` in the config file; nil: its `layout = "NAME"`.
@@ -39,8 +40,17 @@ public struct ApplyDeclaredLayout: ProcedureUseCase {
             layout = try application.read(ImportVGPUDeviceManagerLayout(file: file, label: label, reader: reader))
             config = try application.read(ReadPlacementConfig())
         }
+        let vfs = try application.read(PendingLayoutVFs(layout, config: config))
+        if dryRun && !vfs.isEmpty {
+            // Their vGPUs cannot be planned before the VFs exist: the dry run says what comes first.
+            return ApplyLayout.Outcome(result: ApplyPlanner.Result(layout: layout.name, gpus: []), dryRun: true, recovered: [], vfsEnabled: vfs)
+        }
+        let enabled = vfs.isEmpty ? [] : try application.run(EnableLayoutVFs(layout, config: config))
+        for enabling in enabled { waiting?("enabled \(enabling.count) VFs on \(enabling.pf) (sriov_numvfs)") }
         try application.read(WaitForLayoutGPUs(layout, seconds: gpuWait, say: waiting))
-        return try dryRun ? application.read(PreviewLayout(layout, config: config))
-                          : application.run(ApplyLayout(layout, config: config, progress: progress))
+        var outcome = try dryRun ? application.read(PreviewLayout(layout, config: config))
+                                 : application.run(ApplyLayout(layout, config: config, progress: progress))
+        outcome.vfsEnabled = enabled
+        return outcome
     }
 }

@@ -22,12 +22,23 @@ public struct ApplyLayout: ChangeUseCase, Sendable {
         public var dryRun: Bool
         /// What recovery did as the session started (not for a dry run).
         public var recovered: [String]
+        /// PFs whose VFs were (for a dry run: would be) enabled first; a dry run that would enable any plans nothing
+        /// else, since the VFs' vGPUs can be planned only once they exist.
+        public var vfsEnabled: [VFEnabling]
         /// Whether anything was (or, for a dry run, would be) changed.
-        public var acts: Bool { result.acts }
+        public var acts: Bool { result.acts || !vfsEnabled.isEmpty }
+
+        public init(result: ApplyPlanner.Result, dryRun: Bool, recovered: [String], vfsEnabled: [VFEnabling] = []) {
+            self.result = result
+            self.dryRun = dryRun
+            self.recovered = recovered
+            self.vfsEnabled = vfsEnabled
+        }
     }
 
-    /// At most this many GPUs are worked on at once.
-    public static let maxLanes = 4
+    /// At most this many GPUs are worked on at once: every GPU of an 8-GPU host (HGX), the largest common one. A
+    /// lane spends its time waiting in the vendor driver's create, not on a core.
+    public static let maxLanes = 8
 
     public func run(in session: Session) throws -> Outcome {
         let result = try Self.plan(layout, config: config, environment: session.environment) {
