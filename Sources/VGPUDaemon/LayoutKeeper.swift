@@ -20,7 +20,8 @@ public struct LayoutApplyReport: Equatable, Sendable {
     public init(_ outcome: ApplyLayout.Outcome) {
         let gpus = outcome.result.gpus
         self.init(layout: outcome.result.layout,
-                  changes: gpus.filter(\.acts).map { "GPU \($0.gpu): \($0.created.count) created, \($0.removed.count) removed, \($0.kept.count) kept" },
+                  changes: outcome.vfsEnabled.map { "PF \($0.pf): enabled \($0.count) VFs" }
+                      + gpus.filter(\.acts).map { "GPU \($0.gpu): \($0.created.count) created, \($0.removed.count) removed, \($0.kept.count) kept" },
                   matching: gpus.filter { !$0.acts }.count)
     }
 }
