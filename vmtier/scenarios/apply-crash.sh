@@ -55,29 +55,12 @@ which_layout() {
   echo new
 }
 
-sweep() {
-  local n rc was old=0 new=0 start; start=$(date +%s)
-  for n in $(seq 1 120); do
-    # Back to the old layout where the last run left the new one (a vgpuctl run costs seconds under TCG, so not
-    # otherwise); its vGPUs are then new ones (new UUIDs), so the exact state to compare with is taken again.
-    if [ "${was:-new}" = new ]; then
-      vg apply old >/dev/null 2>&1 || { echo "reset to the old layout failed before kill point $n"; return 1; }
-    fi
-    old_state=$(exact_state)
-    kept=$(ls /sys/class/mdev_bus/mdpy/mdev_supported_types/mdpy-vga/devices)
-    rc=0; VGPUCTL_KILL_AT=$n "$VGPUCTL" apply new >/dev/null 2>&1 || rc=$?
-    vg recover >/dev/null || { echo "recover failed after kill point $n"; return 1; }
-    was=$(which_layout) || { echo "after kill point $n (exit $rc): $was"; return 1; }
-    if [ "$rc" = 0 ]; then
-      expect_eq new "$was" "apply completed at $n" || return 1
-      echo "note: apply killed at each of its $((n - 1)) OS calls: after recover $old times the old layout, $new times the new one; then ran to the end ($(( $(date +%s) - start )) s)"
-      return 0
-    fi
-    [ "$rc" = 137 ] || { echo "kill point $n: exit $rc, wanted 137 (SIGKILL)"; return 1; }
-    if [ "$was" = old ]; then old=$((old + 1)); else new=$((new + 1)); fi
-  done
-  echo "apply never completed in 120 kill points"; return 1
+reset_old() { vg apply old; }
+snapshot_old() {
+  old_state=$(exact_state)
+  kept=$(ls /sys/class/mdev_bus/mdpy/mdev_supported_types/mdpy-vga/devices)
 }
+sweep() { apply_kill_sweep 120 reset_old snapshot_old "$VGPUCTL" apply new; }
 check "apply killed at every OS call: after recover, exactly the old layout or exactly the new one" sweep
 
 cleanup() {

@@ -241,6 +241,31 @@ check_state_after() {  # check_state_after NAME VALUE SEQ [TIMEOUT]
   echo "note: guest $1 state $2 intact: seq $3 before, $last after"
 }
 
+# apply_kill_sweep MAX RESET SNAPSHOT APPLY...: runs APPLY killed with SIGKILL at its 1st, 2nd, ... OS call
+# (VGPUCTL_KILL_AT=N), each followed by `vgpuctl recover`, until it completes. The scenario's `which_layout` prints
+# old or new, or fails saying why the host is neither. RESET puts the old layout back where the last run left the
+# new one (a vgpuctl run costs seconds under TCG, so not otherwise); SNAPSHOT then records what "old" is for
+# which_layout, before each run, since the old layout made again has new UUIDs.
+apply_kill_sweep() {
+  local max=$1 reset=$2 snapshot=$3; shift 3
+  local n rc was old=0 new=0 start; start=$(date +%s)
+  for n in $(seq 1 "$max"); do
+    if [ "${was:-new}" = new ]; then "$reset" >/dev/null 2>&1 || { echo "reset to the old layout failed before kill point $n"; return 1; }; fi
+    "$snapshot"
+    rc=0; VGPUCTL_KILL_AT=$n "$@" >/dev/null 2>&1 || rc=$?
+    vg recover >/dev/null || { echo "recover failed after kill point $n"; return 1; }
+    was=$(which_layout) || { echo "after kill point $n (exit $rc): $was"; return 1; }
+    if [ "$rc" = 0 ]; then
+      expect_eq new "$was" "apply completed at $n" || return 1
+      echo "note: apply killed at each of its $((n - 1)) OS calls: after recover $old times the old layout, $new times the new one; then ran to the end ($(( $(date +%s) - start )) s)"
+      return 0
+    fi
+    [ "$rc" = 137 ] || { echo "kill point $n: exit $rc, wanted 137 (SIGKILL)"; return 1; }
+    if [ "$was" = old ]; then old=$((old + 1)); else new=$((new + 1)); fi
+  done
+  echo "apply never completed in $max kill points"; return 1
+}
+
 # Benchmarks. A failing command would make its side look fast: `failed WHAT` records it, and each benchmark's
 # last check fails if any did (bench_succeeded).
 bench_failures_reset() { rm -f /tmp/bench-failures; }

@@ -121,29 +121,16 @@ which_layout() {
   [ "$(cur "$kept_vf")" = 1426 ] || { echo "new layout, but the kept VF $kept_vf was released"; return 1; }
   echo new
 }
-sweep() {
-  local n rc was old=0 new=0 start; start=$(date +%s)
-  for n in $(seq 1 150); do
-    if [ "${was:-new}" = new ]; then
-      layout '"nvidia-1428" = 2' '"nvidia-1426" = 1'
-      vg apply >/dev/null 2>&1 || { echo "reset to the old layout failed before kill point $n"; return 1; }
-      layout '"nvidia-1426" = 2' '"nvidia-1426" = 2'
-    fi
-    old_state=$(exact_state)
-    kept_vf=$(typed_vfs | tr ' ' '\n' | grep -Fx -f <(vfs_of $pf1))
-    rc=0; VGPUCTL_KILL_AT=$n "$VGPUCTL" apply >/dev/null 2>&1 || rc=$?
-    vg recover >/dev/null || { echo "recover failed after kill point $n"; return 1; }
-    was=$(which_layout) || { echo "after kill point $n (exit $rc): $was"; return 1; }
-    if [ "$rc" = 0 ]; then
-      expect_eq new "$was" "apply completed at $n" || return 1
-      echo "note: apply killed at each of its $((n - 1)) OS calls: after recover $old times the old layout, $new times the new one; then ran to the end ($(( $(date +%s) - start )) s)"
-      return 0
-    fi
-    [ "$rc" = 137 ] || { echo "kill point $n: exit $rc, wanted 137 (SIGKILL)"; return 1; }
-    if [ "$was" = old ]; then old=$((old + 1)); else new=$((new + 1)); fi
-  done
-  echo "apply never completed in 150 kill points"; return 1
+reset_old() {
+  layout '"nvidia-1428" = 2' '"nvidia-1426" = 1'
+  vg apply || return 1
+  layout '"nvidia-1426" = 2' '"nvidia-1426" = 2'
 }
+snapshot_old() {
+  old_state=$(exact_state)
+  kept_vf=$(typed_vfs | tr ' ' '\n' | grep -Fx -f <(vfs_of $pf1))
+}
+sweep() { apply_kill_sweep 150 reset_old snapshot_old "$VGPUCTL" apply; }
 check "apply on VFs killed at every OS call: after recover, exactly the old layout or exactly the new one" sweep
 
 finish_scenario() {
