@@ -177,9 +177,6 @@ rm -f /etc/vgpuctl/vgpuctl.conf
 # The libvirt hook first, so that libvirtd reads it when it starts.
 "$VGPUCTL" install-hook > /dev/null
 check "libvirtd starts (vgpuctl's hook installed)" start_libvirtd
-# guest_sees_vf NAME VF: the nested guest's PCI scan lists the igb VF's device ID (0x10ca).
-vf_seen() { grep -a 'nested-guest: pci-devices' "/tmp/$1-console.log" 2>/dev/null | tail -1 | grep -q 0x10ca; }
-guest_sees_vf() { wait_until "${2:-180}" "guest $1 to report the VF (0x10ca) on its PCI bus" "/tmp/$1-console.log" vf_seen "$1"; }
 hostdev_of_vf() {  # the domain's <hostdev> for VF $2 in its definition, as one line
   virsh dumpxml --inactive "$1" | tr -d '\n' | grep -o "<hostdev [^>]*>.\{0,200\}bus='0x${2:5:2}' slot='0x${2:8:2}' function='0x${2:11:1}'"
 }
