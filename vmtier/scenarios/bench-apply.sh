@@ -5,10 +5,9 @@
 # today), by a serial loop of raw sysfs writes (the floor; it defines nothing), by the same writes in one loop per
 # parent side by side (what the kernel allows GPUs to do at once) and by the floor + definitions (the same writes,
 # each followed by writing the definition file vgpuctl writes, mdevctl's bytes, then one `sync -f`: apply's work
-# done by hand). Medians of 9
-# rounds, the sides' order alternating; the host is reset (vGPUs removed, definitions deleted, udev settled)
-# between runs, untimed. Then the same with each mtty create taking 50 ms in the driver, and a no-op apply against
-# `vgpuctl types`.
+# done by hand). Medians of 9 rounds, the sides' order alternating; the host is reset (vGPUs removed, definitions
+# deleted, udev settled) between runs, untimed. Then the same with each mtty create taking 50 ms in the driver
+# (5 rounds), and a no-op apply against `vgpuctl types`.
 . "$(dirname "$0")/lib.sh"
 conf=/etc/vgpuctl/vgpuctl.conf
 mkdir -p /etc/vgpuctl

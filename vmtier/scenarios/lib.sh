@@ -98,13 +98,13 @@ mtty_count_is() { [ "$(grep -a 'nested-guest: pci-devices' "/tmp/$1-console.log"
 guest_sees() {
   wait_until "${3:-300}" "guest $1 to report $2 mtty device(s) (vendor 0x4348) on its PCI bus" "/tmp/$1-console.log" mtty_count_is "$1" "$2"
 }
+# guest_sees_vf NAME [SECONDS]: the nested guest's PCI scan lists the lab's igb VF device ID (0x10ca).
+vf_seen() { grep -a 'nested-guest: pci-devices' "/tmp/$1-console.log" 2>/dev/null | tail -1 | grep -q 0x10ca; }
+guest_sees_vf() { wait_until "${2:-180}" "guest $1 to report the VF (0x10ca) on its PCI bus" "/tmp/$1-console.log" vf_seen "$1"; }
 
 # Defines a shut-off test domain: the nested guest vmtier/guest/pciscan (a bare multiboot program, direct boot;
 # ACPI for hot-plug, which it answers; it reports its PCI devices on its serial console, /tmp/NAME-console.log).
 # EXTRA goes inside <domain>.
-# guest_sees_vf NAME [SECONDS]: the nested guest's PCI scan lists the lab's igb VF device ID (0x10ca).
-vf_seen() { grep -a 'nested-guest: pci-devices' "/tmp/$1-console.log" 2>/dev/null | tail -1 | grep -q 0x10ca; }
-guest_sees_vf() { wait_until "${2:-180}" "guest $1 to report the VF (0x10ca) on its PCI bus" "/tmp/$1-console.log" vf_seen "$1"; }
 define_guest() {  # define_guest NAME [EXTRA]
   guest_xml "$1" "${2:-}" > "/tmp/$1.xml"
   virsh -c qemu:///system define "/tmp/$1.xml" >/dev/null
